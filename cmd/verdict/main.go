@@ -1,0 +1,112 @@
+// Command verdict is the single binary of the Verdict authorization platform.
+// It stays thin: it parses flags and wires the library packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one leaf of the command tree ("xacml eval", "token verify", ...).
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *cliEnv, args []string) error
+}
+
+// cliEnv carries the process streams so that commands can be tested in-process.
+type cliEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitError asks main to exit with a specific code; its message goes to stderr.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitf builds an exitError with a formatted message.
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"policy compile": {"compile policies to Rego and show or write the modules", runPolicyCompile},
+		"xacml eval": {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
+	}
+}
+
+func main() {
+	env := &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, env, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches args to a command and maps its error to an exit code.
+func run(ctx context.Context, env *cliEnv, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.stdout, cmds)
+		return 0
+	}
+	var name string
+	var rest []string
+	if len(args) >= 2 {
+		if _, ok := cmds[args[0]+" "+args[1]]; ok {
+			name, rest = args[0]+" "+args[1], args[2:]
+		}
+	}
+	if name == "" {
+		if _, ok := cmds[args[0]]; ok {
+			name, rest = args[0], args[1:]
+		}
+	}
+	if name == "" {
+		fmt.Fprintf(env.stderr, "verdict: unknown command %q\n", strings.Join(args[:min(2, len(args))], " "))
+		usage(env.stderr, cmds)
+		return 2
+	}
+	err := cmds[name].run(ctx, env, rest)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(env.stderr, "verdict %s: %v\n", name, ee.err)
+		}
+		return ee.code
+	}
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	fmt.Fprintf(env.stderr, "verdict %s: %v\n", name, err)
+	return 1
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: verdict <command> [flags]")
+	fmt.Fprintln(w, "commands:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-18s %s\n", n, cmds[n].summary)
+	}
+}

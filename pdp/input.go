@@ -1,0 +1,177 @@
+package pdp
+
+import (
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/verdict-authz/verdict/pdp/xacmlfn"
+)
+
+// catID keys designated attributes by category and id.
+type catID struct{ cat, id string }
+
+// inputBuilder turns a Request into the Rego input of the compile contract,
+// directly as ast values (no JSON round trip).
+type inputBuilder struct {
+	// designated lists, per attribute, the types the policy asks for.
+	designated map[catID][]string
+}
+
+func newInputBuilder(specs []AttributeSpec) *inputBuilder {
+	b := &inputBuilder{designated: map[catID][]string{}}
+	for _, s := range specs {
+		k := catID{s.Category, s.ID}
+		if !contains(b.designated[k], s.Type) {
+			b.designated[k] = append(b.designated[k], s.Type)
+		}
+	}
+	return b
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// bags accumulates values per category, id, type (and issuer).
+type bags map[string]map[string]map[string][]*ast.Term
+
+func (b bags) add(cat, id, typ string, t *ast.Term) {
+	ids, ok := b[cat]
+	if !ok {
+		ids = map[string]map[string][]*ast.Term{}
+		b[cat] = ids
+	}
+	types, ok := ids[id]
+	if !ok {
+		types = map[string][]*ast.Term{}
+		ids[id] = types
+	}
+	types[typ] = append(types[typ], t)
+}
+
+func (b bags) object() ast.Value {
+	cats := make([][2]*ast.Term, 0, len(b))
+	for cat, ids := range b {
+		idTerms := make([][2]*ast.Term, 0, len(ids))
+		for id, types := range ids {
+			typeTerms := make([][2]*ast.Term, 0, len(types))
+			for typ, vals := range types {
+				typeTerms = append(typeTerms, ast.Item(ast.StringTerm(typ), ast.ArrayTerm(vals...)))
+			}
+			idTerms = append(idTerms, ast.Item(ast.StringTerm(id), ast.ObjectTerm(typeTerms...)))
+		}
+		cats = append(cats, ast.Item(ast.StringTerm(cat), ast.ObjectTerm(idTerms...)))
+	}
+	return ast.NewObject(cats...)
+}
+
+// build converts a request. Untyped values are also offered under every
+// type the policy designates for their attribute when their lexical form is
+// valid there, so a JSON string can satisfy an xs:dateTime designator.
+func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
+	all := bags{}
+	var byIssuer map[string]bags
+	for _, a := range req.Attributes {
+		want := ib.designated[catID{a.Category, a.ID}]
+		for _, v := range a.Values {
+			t, err := xacmlfn.Value(v.Type, v.Lexical)
+			if err != nil {
+				return nil, fmt.Errorf("attribute %s of %s: %w", a.ID, a.Category, err)
+			}
+			add := func(typ string, term *ast.Term) {
+				all.add(a.Category, a.ID, typ, term)
+				if a.Issuer != "" {
+					if byIssuer == nil {
+						byIssuer = map[string]bags{}
+					}
+					bi, ok := byIssuer[a.Issuer]
+					if !ok {
+						bi = bags{}
+						byIssuer[a.Issuer] = bi
+					}
+					bi.add(a.Category, a.ID, typ, term)
+				}
+			}
+			add(v.Type, ast.NewTerm(t))
+			if !v.Untyped {
+				continue
+			}
+			for _, typ := range want {
+				if typ == v.Type {
+					continue
+				}
+				if c, ok := coerce(v, typ); ok {
+					add(typ, ast.NewTerm(c))
+				}
+			}
+		}
+	}
+	items := []*ast.Term{ast.StringTerm("a"), ast.NewTerm(all.object())}
+	obj := ast.NewObject(ast.Item(items[0], items[1]))
+	if byIssuer != nil {
+		// input.ai[category][id][type][issuer]: regroup the issuer bags.
+		ai := map[string]map[string]map[string]map[string][]*ast.Term{}
+		for iss, bs := range byIssuer {
+			for cat, ids := range bs {
+				for id, types := range ids {
+					for typ, vals := range types {
+						if ai[cat] == nil {
+							ai[cat] = map[string]map[string]map[string][]*ast.Term{}
+						}
+						if ai[cat][id] == nil {
+							ai[cat][id] = map[string]map[string][]*ast.Term{}
+						}
+						if ai[cat][id][typ] == nil {
+							ai[cat][id][typ] = map[string][]*ast.Term{}
+						}
+						ai[cat][id][typ][iss] = vals
+					}
+				}
+			}
+		}
+		obj.Insert(ast.StringTerm("ai"), ast.NewTerm(issuerObject(ai)))
+	}
+	return obj, nil
+}
+
+func issuerObject(ai map[string]map[string]map[string]map[string][]*ast.Term) ast.Value {
+	var cats [][2]*ast.Term
+	for cat, ids := range ai {
+		var idItems [][2]*ast.Term
+		for id, types := range ids {
+			var typeItems [][2]*ast.Term
+			for typ, issuers := range types {
+				var issItems [][2]*ast.Term
+				for iss, vals := range issuers {
+					issItems = append(issItems, ast.Item(ast.StringTerm(iss), ast.ArrayTerm(vals...)))
+				}
+				typeItems = append(typeItems, ast.Item(ast.StringTerm(typ), ast.ObjectTerm(issItems...)))
+			}
+			idItems = append(idItems, ast.Item(ast.StringTerm(id), ast.ObjectTerm(typeItems...)))
+		}
+		cats = append(cats, ast.Item(ast.StringTerm(cat), ast.ObjectTerm(idItems...)))
+	}
+	return ast.NewObject(cats...)
+}
+
+// coerce converts an untyped value to another type when its lexical form
+// is valid there (strings to any type; integers to doubles).
+func coerce(v Value, typ string) (ast.Value, bool) {
+	switch {
+	case v.Type == "string":
+	case v.Type == "integer" && typ == "double":
+	default:
+		return nil, false
+	}
+	c, err := xacmlfn.Value(typ, v.Lexical)
+	if err != nil {
+		return nil, false
+	}
+	return c, true
+}

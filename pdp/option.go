@@ -1,0 +1,38 @@
+package pdp
+
+import (
+	"log/slog"
+
+	"github.com/verdict-authz/verdict/pdp/xacmlfn"
+	"github.com/verdict-authz/verdict/pip"
+)
+
+// Option configures an Engine.
+type Option interface{ apply(*config) }
+
+type config struct {
+	logger *slog.Logger
+	pips   *pip.Set
+	fnOpts []xacmlfn.Option
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithPIPs sets the attribute providers asked for attributes a request
+// lacks. Without it, an absent attribute is an empty bag.
+func WithPIPs(s *pip.Set) Option {
+	return optionFunc(func(c *config) { c.pips = s })
+}
+
+// WithFunctionOptions configures the XACML function runtime (for example
+// the implicit time zone).
+func WithFunctionOptions(opts ...xacmlfn.Option) Option {
+	return optionFunc(func(c *config) { c.fnOpts = append(c.fnOpts, opts...) })
+}

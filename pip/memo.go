@@ -1,0 +1,309 @@
+package pip
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Memo is the memory of one decision: the engine creates one per decision
+// (NewMemo) and sends every PIP fetch through it, so that
+//
+//   - the same fetch (source, category, key, attribute) happens once per
+//     decision, even when several expressions, or several goroutines,
+//     need it at the same time, and every expression sees the same answer
+//     (a failure included: it is not retried within the decision);
+//   - values are normalized (Normalize) before the engine sees them;
+//   - the decision log can record what was fetched (Records).
+//
+// A Memo is safe for concurrent use. A nil *Memo fetches directly, with
+// neither memoisation nor records.
+type Memo struct {
+	mu      sync.Mutex
+	entries map[memoKey]*memoEntry
+	records []Record
+}
+
+type memoKey struct {
+	source, category, key, attribute string
+	all                              bool
+}
+
+type memoEntry struct {
+	done chan struct{}
+	bag  []any
+	// single is {attribute: bag} (nil when bag is empty), the answer to a
+	// one-attribute query, shared by every later ask.
+	single Values
+	all    Values
+	err    error
+}
+
+// Record is one fetch made during a decision, for the decision log.
+type Record struct {
+	// Source is the Source.Name asked.
+	Source string `json:"source"`
+	// Category and Key identify the entity.
+	Category string `json:"category"`
+	Key      string `json:"key"`
+	// Attributes are the attribute ids asked; nil means all.
+	Attributes []string `json:"attributes,omitempty"`
+	// Values are the values obtained (normalized; json.Number doubles
+	// marshal back to their lexical form).
+	Values Values `json:"values,omitempty"`
+	// Err is the failure, if the fetch failed; Error is its text, for
+	// serialisation.
+	Err   error  `json:"-"`
+	Error string `json:"error,omitempty"`
+	// Duration is how long the fetch took.
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// NewMemo returns an empty memo for one decision.
+func NewMemo() *Memo {
+	return &Memo{entries: make(map[memoKey]*memoEntry)}
+}
+
+type memoContextKey struct{}
+
+// ContextWithMemo returns a context carrying m, so that code reached only
+// through a context (such as a Rego builtin) can find the decision's memo.
+func ContextWithMemo(ctx context.Context, m *Memo) context.Context {
+	return context.WithValue(ctx, memoContextKey{}, m)
+}
+
+// MemoFromContext returns the memo ContextWithMemo stored, or nil (which
+// Memo's methods accept: direct fetches, no records).
+func MemoFromContext(ctx context.Context) *Memo {
+	m, _ := ctx.Value(memoContextKey{}).(*Memo)
+	return m
+}
+
+// Records returns the fetches made so far, in the order they completed.
+func (m *Memo) Records() []Record {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Record(nil), m.records...)
+}
+
+// Fetch asks src for q, unless this memo already has (or is getting) the
+// answer. The result may hold attributes that were not asked for (when the
+// whole entity was fetched earlier in the decision); look up the ones you
+// asked. It is shared and must not be modified.
+func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
+	if src.Provider == nil {
+		return nil, fmt.Errorf("%w: source %q has no provider", ErrInvalidSource, src.Name)
+	}
+	if m == nil {
+		vals, _, err := fetchOnce(ctx, src, q)
+		if err != nil || len(q.Attributes) == 0 {
+			return vals, err
+		}
+		out := make(Values, len(q.Attributes))
+		for _, a := range q.Attributes {
+			if bag := vals[a]; len(bag) > 0 {
+				out[a] = bag
+			}
+		}
+		return out, nil
+	}
+	if len(q.Attributes) == 0 {
+		return m.fetchAll(ctx, src, q)
+	}
+	if len(q.Attributes) == 1 {
+		return m.fetchOne(ctx, src, q)
+	}
+
+	type wait struct {
+		attribute string
+		e         *memoEntry
+	}
+	var (
+		lead  []string
+		mine  []*memoEntry
+		waits []wait
+	)
+	allKey := memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}
+	m.mu.Lock()
+	allEntry := m.entries[allKey]
+	for _, a := range q.Attributes {
+		k := memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}
+		switch e, ok := m.entries[k]; {
+		case ok:
+			waits = append(waits, wait{a, e})
+		case allEntry != nil:
+			waits = append(waits, wait{a, allEntry})
+		default:
+			e := &memoEntry{done: make(chan struct{})}
+			m.entries[k] = e
+			lead = append(lead, a)
+			mine = append(mine, e)
+		}
+	}
+	m.mu.Unlock()
+
+	out := make(Values, len(q.Attributes))
+	var leadErr error
+	if len(lead) > 0 {
+		// Fetch what this call leads before waiting on others, so that two
+		// calls leading each other's attributes cannot deadlock.
+		sub := Query{Category: q.Category, Key: q.Key, Attributes: lead}
+		vals, err := m.lead(ctx, src, sub, func(vals Values, err error) {
+			for i, e := range mine {
+				e.err = err
+				if err == nil {
+					e.bag = vals[lead[i]]
+					if len(e.bag) > 0 {
+						e.single = Values{lead[i]: e.bag}
+					}
+				}
+				close(e.done)
+			}
+		})
+		leadErr = err
+		for _, a := range lead {
+			if bag := vals[a]; len(bag) > 0 {
+				out[a] = bag
+			}
+		}
+	}
+	for _, w := range waits {
+		select {
+		case <-w.e.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+		}
+		if w.e.err != nil {
+			return nil, w.e.err
+		}
+		bag := w.e.bag
+		if w.e.all != nil {
+			bag = w.e.all[w.attribute]
+		}
+		if len(bag) > 0 {
+			out[w.attribute] = bag
+		}
+	}
+	if leadErr != nil {
+		return nil, leadErr
+	}
+	return out, nil
+}
+
+// fetchOne handles a query for one attribute, the engine's usual
+// question, without allocating once the answer is known.
+func (m *Memo) fetchOne(ctx context.Context, src Source, q Query) (Values, error) {
+	a := q.Attributes[0]
+	m.mu.Lock()
+	e, ok := m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}]
+	if !ok {
+		e, ok = m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}]
+	}
+	if !ok {
+		e = &memoEntry{done: make(chan struct{})}
+		m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}] = e
+	}
+	m.mu.Unlock()
+	if !ok {
+		_, err := m.lead(ctx, src, q, func(vals Values, err error) {
+			e.err = err
+			if err == nil {
+				e.bag = vals[a]
+				if len(e.bag) > 0 {
+					e.single = Values{a: e.bag}
+				}
+			}
+			close(e.done)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return e.single, nil
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	if e.all != nil {
+		return e.all, nil
+	}
+	return e.single, nil
+}
+
+// fetchAll handles a query for every attribute of the entity.
+func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error) {
+	k := memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}
+	m.mu.Lock()
+	e, ok := m.entries[k]
+	if !ok {
+		e = &memoEntry{done: make(chan struct{})}
+		m.entries[k] = e
+	}
+	m.mu.Unlock()
+	if !ok {
+		_, err := m.lead(ctx, src, Query{Category: q.Category, Key: q.Key}, func(vals Values, err error) {
+			e.err = err
+			if err == nil {
+				if vals == nil {
+					vals = Values{}
+				}
+				e.all = vals
+			}
+			close(e.done)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return e.all, nil
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+	}
+	return e.all, e.err
+}
+
+// lead performs a fetch this call is responsible for, publishes the
+// outcome to waiters through settle and records it.
+func (m *Memo) lead(ctx context.Context, src Source, q Query, settle func(Values, error)) (Values, error) {
+	vals, took, err := fetchOnce(ctx, src, q)
+	settle(vals, err)
+	r := Record{Source: src.Name, Category: q.Category, Key: q.Key, Attributes: q.Attributes, Values: vals, Err: err, Duration: took}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	m.mu.Lock()
+	m.records = append(m.records, r)
+	m.mu.Unlock()
+	return vals, err
+}
+
+// fetchOnce calls the provider, turning a panic into a failure and
+// normalizing the answer.
+func fetchOnce(ctx context.Context, src Source, q Query) (vals Values, took time.Duration, err error) {
+	start := time.Now()
+	defer func() {
+		took = time.Since(start)
+		if v := recover(); v != nil {
+			vals, err = nil, fmt.Errorf("pip source %s: %w: %v", src.Name, ErrProviderPanic, v)
+		}
+	}()
+	vals, err = src.Provider.Fetch(ctx, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pip source %s: %w", src.Name, err)
+	}
+	vals, err = NormalizeValues(vals)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pip source %s: %w", src.Name, err)
+	}
+	return vals, 0, nil
+}

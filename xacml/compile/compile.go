@@ -1,0 +1,215 @@
+package compile
+
+import (
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/verdict-authz/verdict/xacml"
+)
+
+//go:embed prelude.rego
+var prelude string
+
+// Entry points of a compiled bundle.
+const (
+	// ResultQuery evaluates to the root policy's result object.
+	ResultQuery = "data.verdict.main.result"
+	// PolicyIDsQuery evaluates to the list of applicable policy identifiers.
+	PolicyIDsQuery = "data.verdict.main.policy_ids"
+)
+
+// Status code URIs used by the emitted code.
+const (
+	statusProcessing = xacml.StatusProcessingError
+	statusMissing    = xacml.StatusMissingAttribute
+)
+
+// Output is a compiled policy tree: Rego modules plus what the engine needs
+// to know about them.
+type Output struct {
+	// Modules maps a file path ("verdict/p/p0.rego") to Rego source.
+	Modules map[string]string
+	// RootKind, RootID and RootVersion identify the root policy.
+	RootKind    string
+	RootID      string
+	RootVersion string
+	// Attributes lists every attribute the policies designate, so that the
+	// engine can type request values and know what PIPs may be asked for.
+	Attributes []Attribute
+}
+
+// Attribute is one designated attribute.
+type Attribute struct {
+	Category string `json:"category"`
+	ID       string `json:"id"`
+	// Type is the short data type name ("string").
+	Type   string `json:"type"`
+	Issuer string `json:"issuer,omitempty"`
+	// MustBePresent is true when any designator requires it.
+	MustBePresent bool `json:"must_be_present,omitempty"`
+}
+
+// Option configures Compile.
+type Option interface{ apply(*config) }
+
+type config struct{}
+
+// Compile translates a checked policy tree into Rego modules. The result is
+// a pure function of the input: the same model always yields the same text.
+func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	cc := &compiler{
+		checked: c,
+		pkgs:    map[xacml.Evaluable]string{},
+		attrs:   map[attrKey]int{},
+	}
+	out := &Output{Modules: map[string]string{"verdict/lib.rego": prelude}}
+	root := c.Root
+	if _, err := cc.pkgFor(root); err != nil {
+		return nil, err
+	}
+	// pkgFor appends to cc.queue while compiling children; drain it.
+	for i := 0; i < len(cc.queue); i++ {
+		e := cc.queue[i]
+		src, err := cc.compileEvaluable(e)
+		if err != nil {
+			return nil, err
+		}
+		out.Modules["verdict/p/"+cc.pkgs[e]+".rego"] = src
+	}
+	rootPkg := cc.pkgs[root]
+	out.Modules["verdict/main.rego"] = "package verdict.main\n\nimport rego.v1\n\n" +
+		"result := data.verdict.p." + rootPkg + ".result\n\n" +
+		"policy_ids := data.verdict.p." + rootPkg + ".pi\n"
+	out.Modules["verdict/a.rego"] = cc.attributesModule()
+	out.RootKind = root.Kind().String()
+	out.RootID, out.RootVersion = root.Identity()
+	for _, k := range cc.attrList {
+		out.Attributes = append(out.Attributes, Attribute{Category: k.cat, ID: k.id, Type: k.typ, Issuer: k.issuer, MustBePresent: cc.mustBePresent[k]})
+	}
+	return out, nil
+}
+
+// attrKey identifies a designated attribute.
+type attrKey struct{ cat, id, typ, issuer string }
+
+type compiler struct {
+	checked       *xacml.Checked
+	pkgs          map[xacml.Evaluable]string
+	queue         []xacml.Evaluable
+	attrs         map[attrKey]int
+	attrList      []attrKey
+	mustBePresent map[attrKey]bool
+}
+
+// pkgFor returns the package name of a policy element, scheduling it for
+// compilation the first time it is seen (a policy referenced twice is
+// compiled once, and OPA evaluates it once per query).
+func (c *compiler) pkgFor(e xacml.Evaluable) (string, error) {
+	if name, ok := c.pkgs[e]; ok {
+		return name, nil
+	}
+	name := "p" + strconv.Itoa(len(c.pkgs))
+	c.pkgs[e] = name
+	c.queue = append(c.queue, e)
+	return name, nil
+}
+
+// attr returns the index of a designated attribute.
+func (c *compiler) attr(d *xacml.AttributeDesignator) int {
+	dt, _ := xacml.CanonicalDataType(d.DataType)
+	k := attrKey{cat: d.Category, id: d.AttributeID, typ: xacml.ShortTypeName(dt), issuer: d.Issuer}
+	if c.mustBePresent == nil {
+		c.mustBePresent = map[attrKey]bool{}
+	}
+	if d.MustBePresent {
+		c.mustBePresent[k] = true
+	}
+	if i, ok := c.attrs[k]; ok {
+		return i
+	}
+	i := len(c.attrList)
+	c.attrs[k] = i
+	c.attrList = append(c.attrList, k)
+	return i
+}
+
+// attributesModule emits one rule per designated attribute: bN is the bag
+// (empty when absent; undefined when a PIP failed) and mN the same bag when
+// it is not empty (MustBePresent).
+func (c *compiler) attributesModule() string {
+	var b strings.Builder
+	b.WriteString("package verdict.a\n\nimport rego.v1\n")
+	for i, k := range c.attrList {
+		ref := "input.a[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "]"
+		if k.issuer != "" {
+			ref = "input.ai[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "][" + quote(k.issuer) + "]"
+		}
+		fmt.Fprintf(&b, "\nb%d := x if {\n\tx := %s\n} else := x if {\n\tx := verdict.pip(%s, %s, %s, %s)\n}\n", i, ref, quote(k.cat), quote(k.id), quote(k.typ), quote(k.issuer))
+		fmt.Fprintf(&b, "\nm%d := x if {\n\tx := b%d\n\tcount(x) > 0\n}\n", i, i)
+	}
+	return b.String()
+}
+
+// compileEvaluable emits the package of one Policy or PolicySet.
+func (c *compiler) compileEvaluable(e xacml.Evaluable) (string, error) {
+	g := &pkgGen{c: c, name: c.pkgs[e], vars: map[string]string{}}
+	g.printf("package verdict.p.%s\n\nimport data.verdict.lib\nimport rego.v1\n", g.name)
+	var err error
+	switch p := e.(type) {
+	case *xacml.Policy:
+		err = g.policy(p)
+	case *xacml.PolicySet:
+		err = g.policySet(p)
+	default:
+		err = fmt.Errorf("unexpected policy element %T", e)
+	}
+	if err != nil {
+		return "", err
+	}
+	return g.b.String(), nil
+}
+
+// resolveChild returns the policy element a PolicySet child stands for.
+func (c *compiler) resolveChild(child any) (xacml.Evaluable, error) {
+	switch ch := child.(type) {
+	case *xacml.Policy:
+		return ch, nil
+	case *xacml.PolicySet:
+		return ch, nil
+	case *xacml.Reference:
+		return c.checked.Set.Resolve(ch)
+	}
+	return nil, fmt.Errorf("unexpected PolicySet child %T", child)
+}
+
+// quote renders a Go string as a Rego string literal.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

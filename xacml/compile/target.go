@@ -1,0 +1,118 @@
+package compile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/verdict-authz/verdict/xacml"
+)
+
+// target emits rule `name` evaluating to "M", "N" or "I", and its status
+// rule s_<name> (consulted only when the target is Indeterminate).
+func (g *pkgGen) target(name string, t *xacml.Target) error {
+	if t == nil || len(t.AnyOf) == 0 {
+		g.printf("\n%s := \"M\"\n\ns_%s := %q\n", name, name, statusProcessing)
+		return nil
+	}
+	var anyOfs []string
+	var exprs []xacml.Expr
+	for _, any := range t.AnyOf {
+		var allOfs []string
+		for _, all := range any.AllOf {
+			var matches []string
+			for _, m := range all.Matches {
+				mname, err := g.match(m)
+				if err != nil {
+					return err
+				}
+				matches = append(matches, mname)
+				exprs = append(exprs, m.Attribute)
+			}
+			allOfs = append(allOfs, combine3("all3", matches))
+		}
+		anyOfs = append(anyOfs, combine3("any3", allOfs))
+	}
+	g.printf("\n%s := x if {\n\tx := %s\n}\n", name, combine3("all3", anyOfs))
+	g.status("s_"+name, exprs...)
+	return nil
+}
+
+// combine3 joins tri-state terms with a prelude function, skipping the call
+// for a single term.
+func combine3(fn string, terms []string) string {
+	if len(terms) == 1 {
+		return terms[0]
+	}
+	return "lib." + fn + "([" + strings.Join(terms, ", ") + "])"
+}
+
+// match emits a rule for one <Match>: the function applied to the literal
+// and each value of the attribute's bag.
+func (g *pkgGen) match(m *xacml.Match) (string, error) {
+	fi, ok := g.c.checked.Funcs.Lookup(m.FunctionID)
+	if !ok {
+		return "", posErr(m.Pos, fmt.Errorf("unknown function %q", m.FunctionID))
+	}
+	lit, err := g.expr(m.Value)
+	if err != nil {
+		return "", err
+	}
+	bag, err := g.expr(m.Attribute)
+	if err != nil {
+		return "", err
+	}
+	call, err := g.call(fi, []string{lit, "e"}, m.Pos)
+	if err != nil {
+		return "", err
+	}
+	name := g.fresh("m")
+	g.printf("\n%s := \"M\" if {\n\tsome e in %s\n\t%s == true\n} else := \"N\" if {\n\tb := %s\n\tevery e in b {\n\t\t%s == false\n\t}\n} else := \"I\"\n", name, bag, call, bag, call)
+	return name, nil
+}
+
+// status emits rule `name`: the status code of an Indeterminate caused by
+// the given expressions. A required attribute with an empty bag means
+// missing-attribute; anything else is a processing error.
+func (g *pkgGen) status(name string, exprs ...xacml.Expr) {
+	var refs []string
+	seen := map[string]bool{}
+	for _, e := range exprs {
+		g.requiredAttrs(e, seen, &refs, map[string]bool{})
+	}
+	if len(refs) == 0 {
+		g.printf("\n%s := %q\n", name, statusProcessing)
+		return
+	}
+	g.printf("\n%s := %q if {\n\tcount(%s) == 0\n}", name, statusMissing, refs[0])
+	for _, r := range refs[1:] {
+		g.printf(" else := %q if {\n\tcount(%s) == 0\n}", statusMissing, r)
+	}
+	g.printf(" else := %q\n", statusProcessing)
+}
+
+// requiredAttrs collects the bag rules of MustBePresent designators in e,
+// following variable references.
+func (g *pkgGen) requiredAttrs(e xacml.Expr, seen map[string]bool, refs *[]string, visiting map[string]bool) {
+	switch x := e.(type) {
+	case *xacml.AttributeDesignator:
+		if x.MustBePresent {
+			r := fmt.Sprintf("data.verdict.a.b%d", g.c.attr(x))
+			if !seen[r] {
+				seen[r] = true
+				*refs = append(*refs, r)
+			}
+		}
+	case *xacml.Apply:
+		for _, a := range x.Args {
+			g.requiredAttrs(a, seen, refs, visiting)
+		}
+	case *xacml.VariableReference:
+		if visiting[x.VariableID] {
+			return
+		}
+		visiting[x.VariableID] = true
+		if def, ok := g.varDefs[x.VariableID]; ok {
+			g.requiredAttrs(def.Expr, seen, refs, visiting)
+		}
+	}
+}
