@@ -100,16 +100,10 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 	}
 	if m == nil {
 		vals, _, err := fetchOnce(ctx, src, q)
-		if err != nil || len(q.Attributes) == 0 {
-			return vals, err
+		if err != nil {
+			return nil, err
 		}
-		out := make(Values, len(q.Attributes))
-		for _, a := range q.Attributes {
-			if bag := vals[a]; len(bag) > 0 {
-				out[a] = bag
-			}
-		}
-		return out, nil
+		return asked(vals, q.Attributes), nil
 	}
 	if len(q.Attributes) == 0 {
 		return m.fetchAll(ctx, src, q)
@@ -277,7 +271,7 @@ func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error
 func (m *Memo) lead(ctx context.Context, src Source, q Query, settle func(Values, error)) (Values, error) {
 	vals, took, err := fetchOnce(ctx, src, q)
 	settle(vals, err)
-	r := Record{Source: src.Name, Category: q.Category, Key: q.Key, Attributes: q.Attributes, Values: vals, Err: err, Duration: took}
+	r := Record{Source: src.Name, Category: q.Category, Key: q.Key, Attributes: q.Attributes, Values: asked(vals, q.Attributes), Err: err, Duration: took}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -306,4 +300,20 @@ func fetchOnce(ctx context.Context, src Source, q Query) (vals Values, took time
 		return nil, 0, fmt.Errorf("pip source %s: %w", src.Name, err)
 	}
 	return vals, 0, nil
+}
+
+// asked returns the attributes of vals named in ids (all of vals when ids
+// is empty), so that a record shows what the decision asked for and not
+// everything a provider returned with it.
+func asked(vals Values, ids []string) Values {
+	if len(ids) == 0 || vals == nil {
+		return vals
+	}
+	out := make(Values, len(ids))
+	for _, id := range ids {
+		if bag := vals[id]; len(bag) > 0 {
+			out[id] = bag
+		}
+	}
+	return out
 }

@@ -92,6 +92,41 @@ func TestMemoConcurrent(t *testing.T) {
 	}
 }
 
+func TestMemoConcurrentSingleAttribute(t *testing.T) {
+	inner := newRecorder(users())
+	inner.gate = make(chan struct{})
+	inner.started = make(chan struct{}, 1)
+	src := Source{Name: "users", Provider: inner}
+	m := NewMemo()
+	q := Query{Category: CategoryAccessSubject, Key: "alice", Attributes: []string{"roles"}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Go(func() {
+			got, err := m.Fetch(t.Context(), src, q)
+			if err == nil && len(got["roles"]) != 2 {
+				err = fmt.Errorf("got %v", got)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	<-inner.started // one leader is in the provider; the others wait or will hit
+	close(inner.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := inner.calls.Load(); n != 1 {
+		t.Fatalf("calls = %d, want 1", n)
+	}
+	if n := len(m.Records()); n != 1 {
+		t.Fatalf("records = %d, want 1", n)
+	}
+}
+
 func TestMemoFailureIsMemoisedAndRecorded(t *testing.T) {
 	inner := newRecorder(users())
 	boom := errors.New("backend down")
@@ -144,6 +179,13 @@ func TestMemoRecords(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"price":[27.50]`) {
 		t.Fatalf("record JSON %s does not keep the lexical form 27.50", b)
+	}
+	// A record shows what was asked, not everything the provider returned.
+	if _, err := m.Fetch(t.Context(), src, Query{Category: CategoryResource, Key: "alice", Attributes: []string{"n"}}); err != nil {
+		t.Fatal(err)
+	}
+	if last := m.Records()[2]; !reflect.DeepEqual(last.Values, Values{"n": {int64(3)}}) {
+		t.Fatalf("record values = %v, want only the attribute asked", last.Values)
 	}
 	// Records returns a copy.
 	rs[0].Key = "changed"

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// NewTimeout bounds every fetch of p to d (WithTimeout's default when d <=
-// 0 is not what you want: d <= 0 here means DefaultTimeout). The fetch runs
+// NewTimeout bounds every fetch of p to d (d <= 0 means DefaultTimeout),
+// so that a slow backend costs a decision at most d. The fetch runs
 // on its own goroutine, so the caller gets ErrTimeout at the deadline even
 // from a provider that ignores its context; such a provider's goroutine
 // finishes in the background. A panic in p becomes an ErrProviderPanic

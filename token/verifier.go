@@ -148,7 +148,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	now := v.now()
 	var sum [32]byte
 	if v.cache != nil {
-		sum = sha256.Sum256([]byte(raw))
+		sum = tokenHash(raw)
 		if e, ok := v.cache.get(&sum, now); ok {
 			if set, err := v.keys.Current(ctx); err == nil && set.holds(e.key, e.header.kid, e.header.hasKid) {
 				return e.claims, nil
@@ -168,6 +168,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		v.cache.put(&sum, cacheEntry{claims: claims, key: jws.key, header: jws.header, until: claims.exp}, now)
 	}
 	return claims, nil
+}
+
+// tokenHash is the cache key of a token. Typical tokens are hashed from a
+// stack buffer, so a cache hit does not allocate.
+func tokenHash(raw string) [32]byte {
+	var buf [2048]byte
+	if len(raw) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], raw...))
+	}
+	return sha256.Sum256([]byte(raw))
 }
 
 // validateClaims parses the verified payload and checks the registered

@@ -17,7 +17,7 @@ const DefaultVersion = "1.0"
 // Normalisation: AttributeValue text gets the whitespace processing of its
 // data type (see NormalizeValue), data type identifiers are canonical
 // (legacy duration identifiers become the 3.0 ones), Description text is
-// trimmed, an empty <Target/> becomes a nil Target, a missing Version is
+// trimmed and dedented, an empty <Target/> becomes a nil Target, a missing Version is
 // DefaultVersion. CombinerParameters, PolicyIssuer and the *Defaults
 // elements are ignored.
 func ParseXML(file string, data []byte) (Evaluable, error) {
@@ -170,7 +170,32 @@ func (p *xmlPolicyParser) description(parent *xmlNode, kids map[string][]*xmlNod
 	if len(d.children) > 0 {
 		p.errs.add(p.pos(d.children[0]), ErrSyntax, "<Description> contains only text")
 	}
-	return strings.Trim(d.text.String(), xmlSpace)
+	return tidyDescription(d.text.String())
+}
+
+// tidyDescription trims a description and removes the indentation its
+// continuation lines carry from the XML layout, so that it reads well in
+// any syntax. It is idempotent, which keeps conversions stable.
+func tidyDescription(s string) string {
+	lines := strings.Split(strings.Trim(s, xmlSpace), "\n")
+	indent := -1
+	for _, l := range lines[1:] {
+		if strings.Trim(l, " \t\r") == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " \t"))
+		if indent < 0 || n < indent {
+			indent = n
+		}
+	}
+	for i, l := range lines {
+		l = strings.TrimRight(l, " \t\r")
+		if i > 0 && indent > 0 && len(l) >= indent {
+			l = l[indent:]
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (p *xmlPolicyParser) reference(n *xmlNode, kind PolicyKind) *Reference {

@@ -68,7 +68,11 @@ func readXMLTree(file string, data []byte) (*xmlNode, error) {
 			break
 		}
 		if err != nil {
-			return nil, xmlSyntaxError(file, d, err)
+			open := ""
+			if len(stack) > 0 {
+				open = stack[len(stack)-1].name.Local
+			}
+			return nil, xmlSyntaxError(file, d, open, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -103,15 +107,15 @@ func readXMLTree(file string, data []byte) (*xmlNode, error) {
 }
 
 // xmlSyntaxError converts an encoding/xml error into an *Error with the
-// line it names.
-func xmlSyntaxError(file string, d *xml.Decoder, err error) error {
+// line it names and the innermost element open at that point.
+func xmlSyntaxError(file string, d *xml.Decoder, open string, err error) error {
 	line, _ := d.InputPos()
 	msg := err.Error()
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
 		line, msg = se.Line, se.Msg
 	}
-	e := newError(Pos{File: file, Line: line}, ErrSyntax, "malformed XML: %s", msg)
+	e := newError(Pos{File: file, Line: line, Element: open}, ErrSyntax, "malformed XML: %s", msg)
 	e.Cause = err
 	return e
 }

@@ -403,6 +403,9 @@ func (p *yamlParser) match(n *yaml.Node) *Match {
 			v.DataType = p.scalarType(vn)
 		}
 		if p.kind(vn, yaml.ScalarNode, "AttributeValue", "value") {
+			if vn.ShortTag() == "!!null" {
+				p.errs.add(v.Pos, ErrSyntax, "missing value (write \"\" for an empty string)")
+			}
 			v.Value = NormalizeValue(v.DataType, vn.Value)
 		}
 		v.XMLAttrs = p.xmlAttrs(m["xml_attrs"])
@@ -545,6 +548,9 @@ func (p *yamlParser) expr(n *yaml.Node, ctx Type, hasCtx bool) Expr {
 			v.DataType = p.scalarType(vn)
 		}
 		if p.kind(vn, yaml.ScalarNode, "AttributeValue", "value") {
+			if vn.ShortTag() == "!!null" {
+				p.errs.add(v.Pos, ErrSyntax, "missing value (write \"\" for an empty string)")
+			}
 			v.Value = NormalizeValue(v.DataType, vn.Value)
 		}
 		return v
@@ -578,7 +584,7 @@ func (p *yamlParser) args(functionID string, n *yaml.Node) []Expr {
 		items = n.Content
 	}
 	f, known := p.reg.Lookup(functionID)
-	out := make([]Expr, 0, len(items))
+	var out []Expr
 	for i, item := range items {
 		var ctx Type
 		hasCtx := false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -16,17 +17,26 @@ import (
 // runXACMLEval implements contract 1: evaluate an XACML request through the
 // compiled Rego path and print the XACML Response.
 func runXACMLEval(ctx context.Context, env *cliEnv, args []string) error {
-	fs := newFlagSet("xacml eval", env.stderr)
+	flags := newFlagSet("xacml eval", env.stderr)
 	var policies stringList
-	fs.Var(&policies, "policy", "policy or policy set file (XML or YAML); the first is the root, repeatable")
-	request := fs.String("request", "", "XACML 3.0 Request file")
-	pos, err := parseInterleaved(fs, args)
+	flags.Var(&policies, "policy", "policy or policy set file (XML or YAML); the first is the root, repeatable")
+	request := flags.String("request", "", "XACML 3.0 Request file")
+	pos, err := parseInterleaved(flags, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 || len(policies) == 0 || *request == "" {
-		fs.Usage()
+		flags.Usage()
 		return exitf(2, "usage: verdict xacml eval --policy ROOT.xml [--policy REF.xml ...] --request REQUEST.xml")
+	}
+	rootMissing := false
+	if _, err := os.Stat(policies[0]); errors.Is(err, fs.ErrNotExist) && len(policies) > 1 {
+		// The root file is absent but referenced policies were given (a
+		// repository layout where the root sits among them): fall back to
+		// the one policy no other references, and say so.
+		rootMissing = true
+		fmt.Fprintf(env.stderr, "verdict xacml eval: warning: root %s does not exist; using the unreferenced policy among the others as root\n", policies[0])
+		policies = policies[1:]
 	}
 	loaded := make([]xacml.Evaluable, 0, len(policies))
 	for _, p := range policies {
@@ -36,7 +46,12 @@ func runXACMLEval(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		loaded = append(loaded, e)
 	}
-	compiled, err := build.Compile(loaded, loaded[0])
+	var compiled *build.Compiled
+	if rootMissing {
+		compiled, err = build.CompileRoot(loaded, "")
+	} else {
+		compiled, err = build.Compile(loaded, loaded[0])
+	}
 	if err != nil {
 		return exitf(2, "%s", firstError(err))
 	}

@@ -18,7 +18,7 @@ const (
 // service, when and why.
 type Change struct {
 	// ID orders changes across services (larger is later) and is the
-	// cursor for ChangeQuery.Before.
+	// cursor for ChangeQuery.Page.Before.
 	ID int64
 	// Action is push or rollback.
 	Action Action

@@ -4,7 +4,8 @@ import "time"
 
 // Draft is what a caller asks Create to store. The store fills in the
 // revision number, digest and creation time so that callers cannot forge
-// them.
+// them. Text fields (here and in Content) must be valid UTF-8 without NUL,
+// so that every backend can keep them exactly.
 type Draft struct {
 	// Service names the service the revision belongs to; it must match
 	// [a-z0-9][a-z0-9-]{0,62} (a valid NATS subject token).
@@ -14,7 +15,9 @@ type Draft struct {
 	// ErrConflict when it is no longer the head.
 	Parent int64
 	// RollbackOf, when not 0, marks the draft as a rollback that restores
-	// the content of that earlier revision; it must exist.
+	// the content of that earlier revision; it must exist (at most
+	// Parent). The store records the marker and does not compare contents:
+	// the PAP may recompile the old sources with a newer compiler.
 	RollbackOf int64
 	// Content is what the revision holds.
 	Content Content

@@ -26,7 +26,9 @@ func (l *library) equal(dt dtype, a, b ast.Value) (bool, error) {
 	case tInteger:
 		if x, ok := a.(ast.Number); ok {
 			if y, ok := b.(ast.Number); ok && x == y {
-				return true, nil
+				if _, isInt := x.Int64(); isInt {
+					return true, nil
+				}
 			}
 		}
 		c, err := compareIntegers(a, b)

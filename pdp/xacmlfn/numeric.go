@@ -230,7 +230,7 @@ func doubleTerm(f float64) *ast.Term {
 	case math.IsInf(f, -1):
 		return ast.StringTerm(doubleNegInf)
 	}
-	return ast.NumberTerm(ast.Number(strconv.FormatFloat(f, 'g', -1, 64)))
+	return ast.NewTerm(ast.Number(strconv.FormatFloat(f, 'g', -1, 64)))
 }
 
 // canonicalDouble prints f in the XML Schema 1.0 canonical form for double
@@ -310,7 +310,7 @@ func integerDivide(a, b ast.Value) (*ast.Term, error) {
 		return ast.InternedTerm(x / y), nil
 	}
 	q := new(big.Int).Quo(bigOf(x, xb), bigOf(y, yb))
-	return ast.NumberTerm(ast.Number(q.String())), nil
+	return ast.NewTerm(ast.Number(q.String())), nil
 }
 
 // integerMod is XACML integer-mod: the remainder of the truncated division,
@@ -335,7 +335,7 @@ func integerMod(a, b ast.Value) (*ast.Term, error) {
 		return ast.InternedTerm(x % y), nil
 	}
 	r := new(big.Int).Rem(bigOf(x, xb), bigOf(y, yb))
-	return ast.NumberTerm(ast.Number(r.String())), nil
+	return ast.NewTerm(ast.Number(r.String())), nil
 }
 
 // roundDouble is XACML round. XACML requires double functions to follow
@@ -375,7 +375,7 @@ func doubleToInteger(v ast.Value) (*ast.Term, error) {
 		return ast.InternedTerm(int64(f)), nil
 	}
 	b, _ := big.NewFloat(f).Int(nil)
-	return ast.NumberTerm(ast.Number(b.String())), nil
+	return ast.NewTerm(ast.Number(b.String())), nil
 }
 
 // compareDoubles orders two xs:double values: -INF is below every number and

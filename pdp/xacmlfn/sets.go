@@ -15,7 +15,7 @@ type bag interface {
 // termSlice adapts the elements of a Rego set.
 type termSlice []*ast.Term
 
-func (s termSlice) Len() int               { return len(s) }
+func (s termSlice) Len() int             { return len(s) }
 func (s termSlice) Elem(i int) *ast.Term { return s[i] }
 
 // bagOf accepts an array, the contract's representation of a bag, and, for

@@ -328,7 +328,7 @@ func TestConcurrentFetchDuringReloads(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	for range 4 {
+	for range 2 {
 		wg.Go(func() {
 			for {
 				select {
@@ -344,7 +344,7 @@ func TestConcurrentFetchDuringReloads(t *testing.T) {
 			}
 		})
 	}
-	for i := 1; i <= 20; i++ {
+	for i := 1; i <= 10; i++ {
 		writeAtomically(t, path, fmt.Sprintf(`{"alice": {"n": %d}, "pad%d": {}}`, i, i))
 		clock.Advance(time.Second)
 		waitFor(t, func() bool {

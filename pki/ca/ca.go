@@ -3,7 +3,6 @@ package ca
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -199,12 +198,4 @@ func (c *CA) closed() bool {
 	default:
 		return false
 	}
-}
-
-// errClosedIfDone turns store errors after Close into ErrClosed.
-func (c *CA) errClosedIfDone(err error) error {
-	if err != nil && c.closed() && !errors.Is(err, ErrClosed) {
-		return fmt.Errorf("%w: %w", ErrClosed, err)
-	}
-	return err
 }

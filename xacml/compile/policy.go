@@ -152,20 +152,24 @@ func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 	if err != nil {
 		return err
 	}
-	g.printf("\n%s := lib.na if {\n\t%s == \"N\"\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", name, tname, code, tname, tname)
+	var cond string
 	if r.Condition != nil {
-		cname := "c_" + name
-		g.printf(" else := lib.na if {\n\t%s == false\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", cname, code, cname, cname)
-		term, err := g.expr(r.Condition)
-		if err != nil {
+		// Render the condition before printing the rule: rendering may emit
+		// helper functions, which must not land inside the rule's text.
+		if cond, err = g.expr(r.Condition); err != nil {
 			return err
 		}
-		g.printf(" else := x if {\n\to := %s\n\ta := %s\n\tx := {\"d\": %q, \"o\": o, \"a\": a}\n} else := {\"d\": \"I%s\", \"s\": %q}\n", o, a, code, code, statusProcessing)
-		g.printf("\n%s := x if {\n\tx := %s\n} else := \"I\"\n", cname, term)
-		g.status("s_"+cname, r.Condition)
-		return nil
+	}
+	g.printf("\n%s := lib.na if {\n\t%s == \"N\"\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", name, tname, code, tname, tname)
+	cname := "c_" + name
+	if r.Condition != nil {
+		g.printf(" else := lib.na if {\n\t%s == false\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", cname, code, cname, cname)
 	}
 	g.printf(" else := x if {\n\to := %s\n\ta := %s\n\tx := {\"d\": %q, \"o\": o, \"a\": a}\n} else := {\"d\": \"I%s\", \"s\": %q}\n", o, a, code, code, statusProcessing)
+	if r.Condition != nil {
+		g.printf("\n%s := x if {\n\tx := %s\n} else := \"I\"\n", cname, cond)
+		g.status("s_"+cname, r.Condition)
+	}
 	return nil
 }
 
@@ -186,7 +190,7 @@ func (g *pkgGen) effectExprs(list []*xacml.EffectExpression, eff xacml.Effect) (
 			t := g.c.checked.Types[as.Expr]
 			short := xacml.ShortTypeName(canonical(t.DataType))
 			if t.Bag {
-				parts = append(parts, fmt.Sprintf("lib.assign(%s, %s, %s, %s, %s)", term, quote(as.AttributeID), quote(as.Category), quote(as.Issuer), quote(short)))
+				parts = append(parts, fmt.Sprintf("lib.bag_assign(%s, %s, %s, %s, %s)", term, quote(as.AttributeID), quote(as.Category), quote(as.Issuer), quote(short)))
 			} else {
 				parts = append(parts, fmt.Sprintf("[{\"id\": %s, \"c\": %s, \"i\": %s, \"t\": %s, \"v\": %s}]", quote(as.AttributeID), quote(as.Category), quote(as.Issuer), quote(short), term))
 			}

@@ -56,7 +56,7 @@ one(b) := b[0] if count(b) == 1
 
 nonempty(b) := b if count(b) > 0
 
-assign(b, id, c, i, t) := [{"id": id, "c": c, "i": i, "t": t, "v": v} | some v in b]
+bag_assign(b, id, c, i, t) := [{"id": id, "c": c, "i": i, "t": t, "v": v} | some v in b]
 
 flat(xss) := [x | some xs in xss; some x in xs]
 
@@ -67,6 +67,13 @@ na := {"d": "NA"}
 _collect(rs, d, k) := [x | some r in rs; r.d == d; some x in r[k]]
 
 _with(rs, d) := {"d": d, "o": _collect(rs, d, "o"), "a": _collect(rs, d, "a")}
+
+# _first keeps the obligations of the first child with decision d only: the
+# algorithm stops evaluating there (XACML 3.0 appendix C).
+_first(rs, d) := {"d": d, "o": r.o, "a": r.a} if {
+	xs := [x | some x in rs; x.d == d]
+	r := xs[0]
+}
 
 _has(rs, d) if {
 	some r in rs
@@ -81,7 +88,7 @@ _status(rs) := s if {
 _ind(rs, d) := {"d": d, "s": _status(rs)}
 
 # deny-overrides (XACML 3.0 C.2, rules and policies).
-deny_overrides(rs) := _with(rs, "D") if _has(rs, "D")
+deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
 else := _ind(rs, "IDP") if _has(rs, "IDP")
 else := _ind(rs, "IDP") if {
 	_has(rs, "ID")
@@ -95,7 +102,7 @@ else := _ind(rs, "IP") if _has(rs, "IP")
 else := na
 
 # permit-overrides (XACML 3.0 C.3, rules and policies).
-permit_overrides(rs) := _with(rs, "P") if _has(rs, "P")
+permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
 else := _ind(rs, "IDP") if _has(rs, "IDP")
 else := _ind(rs, "IDP") if {
 	_has(rs, "IP")
@@ -109,10 +116,10 @@ else := _ind(rs, "ID") if _has(rs, "ID")
 else := na
 
 # deny-unless-permit and permit-unless-deny (C.4, C.5).
-deny_unless_permit(rs) := _with(rs, "P") if _has(rs, "P")
+deny_unless_permit(rs) := _first(rs, "P") if _has(rs, "P")
 else := _with(rs, "D")
 
-permit_unless_deny(rs) := _with(rs, "D") if _has(rs, "D")
+permit_unless_deny(rs) := _first(rs, "D") if _has(rs, "D")
 else := _with(rs, "P")
 
 # first-applicable (C.6, C.7): the first child that is not NotApplicable.
@@ -135,7 +142,7 @@ only_one_applicable(ts, rs) := _ind_ps if {
 _ind_ps := {"d": "IDP", "s": "urn:oasis:names:tc:xacml:1.0:status:processing-error"}
 
 # Legacy XACML 1.0/1.1 rule-combining deny-overrides (C.10).
-legacy_rule_deny_overrides(rs) := _with(rs, "D") if _has(rs, "D")
+legacy_rule_deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
 else := _ind(rs, "IDP") if _has(rs, "ID")
 else := _ind(rs, "IDP") if _has(rs, "IDP")
 else := _with(rs, "P") if _has(rs, "P")
@@ -143,7 +150,7 @@ else := _ind(rs, "IDP") if _has(rs, "IP")
 else := na
 
 # Legacy policy-combining deny-overrides (C.11): Indeterminate counts as Deny.
-legacy_policy_deny_overrides(rs) := _with(rs, "D") if _has(rs, "D")
+legacy_policy_deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
 else := {"d": "D", "o": [], "a": []} if {
 	some r in rs
 	startswith(r.d, "I")
@@ -151,7 +158,7 @@ else := {"d": "D", "o": [], "a": []} if {
 else := na
 
 # Legacy rule-combining permit-overrides (C.12).
-legacy_rule_permit_overrides(rs) := _with(rs, "P") if _has(rs, "P")
+legacy_rule_permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
 else := _ind(rs, "IDP") if _has(rs, "IP")
 else := _ind(rs, "IDP") if _has(rs, "IDP")
 else := _with(rs, "D") if _has(rs, "D")
@@ -159,7 +166,7 @@ else := _ind(rs, "IDP") if _has(rs, "ID")
 else := na
 
 # Legacy policy-combining permit-overrides (C.13).
-legacy_policy_permit_overrides(rs) := _with(rs, "P") if _has(rs, "P")
+legacy_policy_permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
 else := _with(rs, "D") if _has(rs, "D")
 else := _ind(rs, "IDP") if {
 	some r in rs

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,6 +141,23 @@ func TestOpenRejectsBadArguments(t *testing.T) {
 	_, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "missing-dir", "pap.db"))
 	if err == nil {
 		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+// TestOpenPathWithURLCharacters checks that the path reaches SQLite intact
+// although the DSN is a file: URL.
+func TestOpenPathWithURLCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a ?b#c%20d&e=f")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "pap?.db")
+	s := newStore(t, path)
+	if _, err := s.Create(t.Context(), draft(0, "alice")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not created at the given path: %v", err)
 	}
 }
 

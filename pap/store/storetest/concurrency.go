@@ -78,7 +78,7 @@ func pushWithRetry(t *testing.T, s store.Store, service string, i, attempts int)
 		case err == nil:
 			parent = head.Number
 		case !errors.Is(err, store.ErrNotFound):
-			return store.Revision{}, fmt.Errorf("Latest: %w", err)
+			return store.Revision{}, fmt.Errorf("read head: %w", err)
 		}
 		d := draft(service, parent, i)
 		d.Author = fmt.Sprintf("pusher-%d", i)
@@ -87,10 +87,10 @@ func pushWithRetry(t *testing.T, s store.Store, service string, i, attempts int)
 			continue
 		}
 		if err != nil {
-			return store.Revision{}, fmt.Errorf("Create on parent %d: %w", parent, err)
+			return store.Revision{}, fmt.Errorf("create on parent %d: %w", parent, err)
 		}
 		if rev.Parent != parent || rev.Number != parent+1 {
-			return store.Revision{}, fmt.Errorf("Create on parent %d returned #%d parent %d", parent, rev.Number, rev.Parent)
+			return store.Revision{}, fmt.Errorf("create on parent %d returned #%d parent %d", parent, rev.Number, rev.Parent)
 		}
 		return rev, nil
 	}
