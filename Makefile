@@ -12,7 +12,7 @@ FUZZTIME      ?= 20s
 # Packages whose tests exercise concurrency run under the race detector.
 RACE_PKGS     := ./pdp/... ./pip/... ./token/... ./pki/... ./pap/... ./sdk/... ./audit/... ./integration/...
 
-.PHONY: all build run test test-long bench lint generate fuzz clean tools check-contracts
+.PHONY: all build run test test-long bench lint generate buf-lint buf-breaking check-generated fuzz clean tools check-contracts
 
 all: build
 
@@ -33,11 +33,25 @@ test-long:
 	VERDICT_LONG=1 $(GO) test -count=1 -timeout 60m ./integration/... ./audit/...
 
 ## lint: formatting, vet, staticcheck, import rules.
-lint:
+lint: buf-lint buf-breaking check-generated
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	./scripts/check-imports.sh
+
+## generate / buf-lint / buf-breaking / check-generated: the protobuf API
+## (buf module in proto/, pinned buf and plugins run with go run).
+generate:
+	scripts/gen-proto.sh generate
+
+buf-lint:
+	scripts/gen-proto.sh lint
+
+buf-breaking:
+	scripts/gen-proto.sh breaking
+
+check-generated:
+	scripts/gen-proto.sh check
 
 ## fuzz: run every fuzz target for FUZZTIME.
 fuzz:

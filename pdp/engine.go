@@ -42,7 +42,6 @@ type Engine struct {
 type prepared struct {
 	policy  *Policy
 	result  rego.PreparedEvalQuery
-	modules []func(*rego.Rego)
 	input   *inputBuilder
 	idsOnce sync.Once
 	ids     rego.PreparedEvalQuery

@@ -103,7 +103,7 @@ func (b *Breaker) admit() (probe bool, err error) {
 		}
 		b.setState(StateHalfOpen)
 	}
-	if false {
+	if b.probing {
 		return false, fmt.Errorf("pip %s: %w (probe in flight)", b.cfg.name, ErrCircuitOpen)
 	}
 	b.probing = true

@@ -100,7 +100,11 @@ func TestBreakerSingleProbe(t *testing.T) {
 		probeDone <- err
 	}()
 	<-inner.started
-	if _, err := b.Fetch(t.Context(), Query{Key: "bob"}); !errors.Is(err, ErrCircuitOpen) {
+	// Bounded, so that a wrongly admitted call fails the test instead of
+	// blocking on the gate.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := b.Fetch(ctx, Query{Key: "bob"}); !errors.Is(err, ErrCircuitOpen) {
 		t.Fatalf("second call during the probe: error = %v, want ErrCircuitOpen", err)
 	}
 	close(inner.gate)

@@ -60,9 +60,25 @@ type Record struct {
 	Duration time.Duration `json:"duration_ns"`
 }
 
-// NewMemo returns an empty memo for one decision.
+// NewMemo returns an empty memo for one decision. It allocates nothing
+// more until the first fetch, so decisions that need no PIP pay almost
+// nothing for it.
 func NewMemo() *Memo {
-	return &Memo{entries: make(map[memoKey]*memoEntry)}
+	return &Memo{}
+}
+
+// entry returns the entry for k, creating it (and reporting created) when
+// there is none and create is set. m.mu is held.
+func (m *Memo) entry(k memoKey, create bool) (e *memoEntry, created bool) {
+	if e, ok := m.entries[k]; ok || !create {
+		return e, false
+	}
+	if m.entries == nil {
+		m.entries = make(map[memoKey]*memoEntry)
+	}
+	e = &memoEntry{done: make(chan struct{})}
+	m.entries[k] = e
+	return e, true
 }
 
 type memoContextKey struct{}
@@ -123,17 +139,17 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 	)
 	allKey := memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}
 	m.mu.Lock()
-	allEntry := m.entries[allKey]
+	allEntry, _ := m.entry(allKey, false)
 	for _, a := range q.Attributes {
 		k := memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}
-		switch e, ok := m.entries[k]; {
-		case ok:
+		e, _ := m.entry(k, false)
+		switch {
+		case e != nil:
 			waits = append(waits, wait{a, e})
 		case allEntry != nil:
 			waits = append(waits, wait{a, allEntry})
 		default:
-			e := &memoEntry{done: make(chan struct{})}
-			m.entries[k] = e
+			e, _ = m.entry(k, true)
 			lead = append(lead, a)
 			mine = append(mine, e)
 		}
@@ -146,7 +162,7 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 		// Fetch what this call leads before waiting on others, so that two
 		// calls leading each other's attributes cannot deadlock.
 		sub := Query{Category: q.Category, Key: q.Key, Attributes: lead}
-		vals, err := m.lead(ctx, src, sub, func(vals Values, err error) {
+		vals, err := m.lead(ctx, src, sub, func(vals Values, err error) Values {
 			for i, e := range mine {
 				e.err = err
 				if err == nil {
@@ -157,6 +173,7 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 				}
 				close(e.done)
 			}
+			return asked(vals, lead)
 		})
 		leadErr = err
 		for _, a := range lead {
@@ -192,26 +209,32 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 // question, without allocating once the answer is known.
 func (m *Memo) fetchOne(ctx context.Context, src Source, q Query) (Values, error) {
 	a := q.Attributes[0]
+	k := memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}
 	m.mu.Lock()
-	e, ok := m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}]
-	if !ok {
-		e, ok = m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}]
+	e, _ := m.entry(k, false)
+	if e == nil {
+		e, _ = m.entry(memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}, false)
 	}
-	if !ok {
-		e = &memoEntry{done: make(chan struct{})}
-		m.entries[memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}] = e
+	led := false
+	if e == nil {
+		e, led = m.entry(k, true)
 	}
 	m.mu.Unlock()
-	if !ok {
-		_, err := m.lead(ctx, src, q, func(vals Values, err error) {
+	if led {
+		_, err := m.lead(ctx, src, q, func(vals Values, err error) Values {
 			e.err = err
 			if err == nil {
 				e.bag = vals[a]
-				if len(e.bag) > 0 {
+				switch {
+				case len(e.bag) == 0:
+				case len(vals) == 1:
+					e.single = vals // already exactly {a: bag}, as a cache hit returns
+				default:
 					e.single = Values{a: e.bag}
 				}
 			}
 			close(e.done)
+			return e.single
 		})
 		if err != nil {
 			return nil, err
@@ -236,14 +259,10 @@ func (m *Memo) fetchOne(ctx context.Context, src Source, q Query) (Values, error
 func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error) {
 	k := memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}
 	m.mu.Lock()
-	e, ok := m.entries[k]
-	if !ok {
-		e = &memoEntry{done: make(chan struct{})}
-		m.entries[k] = e
-	}
+	e, led := m.entry(k, true)
 	m.mu.Unlock()
-	if !ok {
-		_, err := m.lead(ctx, src, Query{Category: q.Category, Key: q.Key}, func(vals Values, err error) {
+	if led {
+		_, err := m.lead(ctx, src, Query{Category: q.Category, Key: q.Key}, func(vals Values, err error) Values {
 			e.err = err
 			if err == nil {
 				if vals == nil {
@@ -252,6 +271,7 @@ func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error
 				e.all = vals
 			}
 			close(e.done)
+			return e.all
 		})
 		if err != nil {
 			return nil, err
@@ -267,11 +287,12 @@ func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error
 }
 
 // lead performs a fetch this call is responsible for, publishes the
-// outcome to waiters through settle and records it.
-func (m *Memo) lead(ctx context.Context, src Source, q Query, settle func(Values, error)) (Values, error) {
+// outcome to waiters through settle and records it, with the values settle
+// returns (those asked for).
+func (m *Memo) lead(ctx context.Context, src Source, q Query, settle func(Values, error) Values) (Values, error) {
 	vals, took, err := fetchOnce(ctx, src, q)
-	settle(vals, err)
-	r := Record{Source: src.Name, Category: q.Category, Key: q.Key, Attributes: q.Attributes, Values: asked(vals, q.Attributes), Err: err, Duration: took}
+	recorded := settle(vals, err)
+	r := Record{Source: src.Name, Category: q.Category, Key: q.Key, Attributes: q.Attributes, Values: recorded, Err: err, Duration: took}
 	if err != nil {
 		r.Error = err.Error()
 	}

@@ -204,7 +204,7 @@ func TestForgedTokens(t *testing.T) {
 		{name: "key_ops without verify", keys: keyWith(ecNoAlg, "key_ops", []string{"encrypt"}), token: ecNoAlg.sign(t, "ES256", claims), want: ErrInvalidKey},
 		{name: "key_ops with verify", keys: keyWith(ecNoAlg, "key_ops", []string{"verify"}), token: ecNoAlg.sign(t, "ES256", claims)},
 		{name: "EC point off the curve", keys: keyWith(ecNoAlg, "y", b64(offCurveY(t, ecNoAlg))), token: ecNoAlg.sign(t, "ES256", claims), want: ErrInvalidKey},
-		{name: "EC key with its private scalar", keys: keyWith(ecNoAlg, "d", b64(ecNoAlg.priv.(*ecdsa.PrivateKey).D.Bytes())), token: ecNoAlg.sign(t, "ES256", claims), want: ErrInvalidKey},
+		{name: "EC key with its private scalar", keys: keyWith(ecNoAlg, "d", b64(mustPrivateBytes(t, ecNoAlg))), token: ecNoAlg.sign(t, "ES256", claims), want: ErrInvalidKey},
 		{name: "HMAC secret under 256 bits", keys: mustParseJWKS(t, newHMACTestKey(t, "short", "", 31)), token: signRaw(t, []byte(`{"alg":"HS256","kid":"short"}`), mustJSON(t, claims), jwt.SigningMethodHS256, make([]byte, 31)), want: ErrInvalidKey},
 		{name: "HS384 key with a 256-bit secret", keys: mustParseJWKS(t, newHMACTestKey(t, "hs", "HS384", 32)), token: hs256.sign(t, "HS384", claims), want: ErrInvalidKey},
 		{name: "key bound to an unknown alg", keys: keyWith(ecNoAlg, "alg", "ES521"), token: ecNoAlg.sign(t, "ES256", claims), want: ErrAlgorithm},
@@ -270,4 +270,14 @@ func derSignature(t *testing.T, k *ecdsa.PrivateKey, input string) []byte {
 		t.Fatal(err)
 	}
 	return sig
+}
+
+// mustPrivateBytes returns the private scalar of an EC test key.
+func mustPrivateBytes(t *testing.T, k testKey) []byte {
+	t.Helper()
+	b, err := k.priv.(*ecdsa.PrivateKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

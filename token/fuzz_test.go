@@ -28,9 +28,9 @@ func FuzzVerify(f *testing.F) {
 	hs, ed := fuzzKeys(f)
 	claims := baseClaims()
 	genuine := map[string]bool{
-		hs.sign(f, "HS256", claims): true,
-		ed.sign(f, "EdDSA", claims): true,
-		hs.sign(f, "HS256", with(claims, "scope", "a b", "nbf", t0.Unix())): true,
+		hs.sign(f, "HS256", claims):                                           true,
+		ed.sign(f, "EdDSA", claims):                                           true,
+		hs.sign(f, "HS256", with(claims, "scope", "a b", "nbf", t0.Unix())):   true,
 		ed.sign(f, "EdDSA", with(claims, "aud", []string{"x", testAudience})): true,
 	}
 	for tok := range genuine {

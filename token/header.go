@@ -13,8 +13,8 @@ type header struct {
 	typ    string
 }
 
-// registeredHeaders are the header parameters of RFC 7515 and RFC 7518 for
-// JWS. RFC 7515 section 4.1.11 forbids listing them in crit.
+// registeredHeader reports whether name is a JWS header parameter defined
+// by RFC 7515 or RFC 7518; section 4.1.11 forbids listing those in crit.
 func registeredHeader(name string) bool {
 	switch name {
 	case "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit":

@@ -202,7 +202,11 @@ func (c *checker) policy(p *Policy) {
 }
 
 func (c *checker) rule(r *Rule, scope *varScope) {
-	if r.Effect != Permit && r.Effect != Deny {
+	switch r.Effect {
+	case Permit, Deny:
+	case "":
+		c.errs.add(r.Pos, ErrSyntax, "Rule has no Effect (Permit or Deny)")
+	default:
 		c.errs.add(r.Pos, ErrSyntax, "Effect %q must be Permit or Deny", string(r.Effect))
 	}
 	c.target(r.Target)
@@ -247,7 +251,11 @@ func (c *checker) effectExpressions(list []*EffectExpression, advice bool, scope
 		if e.ID == "" {
 			c.errs.add(e.Pos, ErrSyntax, "missing %s", idAttr)
 		}
-		if e.Effect != Permit && e.Effect != Deny {
+		switch e.Effect {
+		case Permit, Deny:
+		case "":
+			c.errs.add(e.Pos, ErrSyntax, "missing %s (Permit or Deny)", effectAttr)
+		default:
 			c.errs.add(e.Pos, ErrSyntax, "%s %q must be Permit or Deny", effectAttr, string(e.Effect))
 		}
 		for _, a := range e.Assignments {

@@ -154,6 +154,7 @@ func TestRejections(t *testing.T) {
 		{"condition with two expressions", one(cond(av("boolean", "true") + av("boolean", "false"))), ErrSyntax, "Condition"},
 		{"empty condition", one(cond("")), ErrSyntax, "Condition"},
 		{"bad version", one(strings.Replace(pol(""), `Version="1.0"`, `Version="1.x"`, 1)), ErrSyntax, "Policy"},
+		{"designator without AttributeId", one(polTarget(`<Match MatchId="` + f1 + `string-equal">` + av("string", "a") + strings.Replace(ad("string"), ` AttributeId="x"`, "", 1) + `</Match>`)), ErrSyntax, "AttributeDesignator"},
 		{"missing PolicyId", one(strings.Replace(pol(""), `PolicyId="p"`, ``, 1)), ErrSyntax, "Policy"},
 		{"YAML unknown function", []source{{"a.yaml", "policy: p\ncombining: deny-overrides\nrules:\n  - id: r\n    effect: Permit\n    condition: {string-frobnicate: [a]}\n"}}, ErrUnknownFunction, "Apply"},
 		{"YAML type error", []source{{"a.yaml", "policy: p\ncombining: deny-overrides\nrules:\n  - id: r\n    effect: Permit\n    condition: {integer-add: [1, 2]}\n"}}, ErrType, "Apply"},
@@ -213,6 +214,8 @@ func TestAcceptsValidForms(t *testing.T) {
 		{"and with no arguments", apply(f1 + "and"), Type{DataType: TypeBoolean}},
 		{"legacy duration type", apply(f3+"dayTimeDuration-equal", `<AttributeValue DataType="http://www.w3.org/TR/2002/WD-xquery-operators-20020816#dayTimeDuration">P1D</AttributeValue>`, av("dayTimeDuration", "PT24H")), Type{DataType: TypeBoolean}},
 		{"n-of", apply(f1+"n-of", av("integer", "1"), av("boolean", "true"), av("boolean", "false")), Type{DataType: TypeBoolean}},
+		{"map with arguments after the bag", apply(f1+"string-set-equals", apply(f1+"string-bag", av("string", "H")),
+			apply(f3+"map", fn(f3+"string-substring"), ad("string"), av("integer", "0"), av("integer", "1"))), Type{DataType: TypeBoolean}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package xacml
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,7 +13,7 @@ import (
 func ParseFile(path string) (Evaluable, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &Error{Pos: Pos{File: path}, Msg: err.Error(), Class: ErrSyntax, Cause: err}
+		return nil, fileError(path, err)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".xml":
@@ -60,7 +61,7 @@ func LoadPaths(paths ...string) ([]Evaluable, error) {
 		if !explicit && strings.EqualFold(filepath.Ext(path), ".xml") {
 			data, err := os.ReadFile(path)
 			if err != nil {
-				errs.add(Pos{File: path}, ErrSyntax, "%v", err)
+				errs.addErr(fileError(path, err))
 				return
 			}
 			root, err := readXMLTree(path, data)
@@ -89,7 +90,7 @@ func LoadPaths(paths ...string) ([]Evaluable, error) {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			errs.add(Pos{File: p}, ErrSyntax, "%v", err)
+			errs.addErr(fileError(p, err))
 			continue
 		}
 		if !st.IsDir() {
@@ -98,7 +99,7 @@ func LoadPaths(paths ...string) ([]Evaluable, error) {
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs.add(Pos{File: path}, ErrSyntax, "%v", err)
+				errs.addErr(fileError(path, err))
 				return nil
 			}
 			if d.IsDir() {
@@ -113,11 +114,22 @@ func LoadPaths(paths ...string) ([]Evaluable, error) {
 			return nil
 		})
 		if err != nil {
-			errs.add(Pos{File: p}, ErrSyntax, "%v", err)
+			errs.addErr(fileError(p, err))
 		}
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// fileError reports a file system error as "PATH: reason" without
+// repeating the path the operating system error already names.
+func fileError(path string, err error) error {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return &Error{Pos: Pos{File: path}, Msg: msg, Cause: err}
 }

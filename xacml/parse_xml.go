@@ -84,9 +84,9 @@ func (p *xmlPolicyParser) policySet(n *xmlNode) *PolicySet {
 		"CombinerParameters", "PolicyCombinerParameters", "PolicySetCombinerParameters",
 		"ObligationExpressions", "AdviceExpressions")
 	ps := &PolicySet{
-		ID:                 a["PolicySetId"],
+		ID:                 collapseWhitespace(a["PolicySetId"]),
 		Version:            p.version(a),
-		CombiningAlg:       a["PolicyCombiningAlgId"],
+		CombiningAlg:       collapseWhitespace(a["PolicyCombiningAlgId"]),
 		MaxDelegationDepth: a["MaxDelegationDepth"],
 		Description:        p.description(n, kids),
 		Target:             p.target(onlyChild(p.file, n, kids, "Target", &p.errs)),
@@ -118,9 +118,9 @@ func (p *xmlPolicyParser) policy(n *xmlNode) *Policy {
 		"CombinerParameters", "RuleCombinerParameters", "VariableDefinition", "Rule",
 		"ObligationExpressions", "AdviceExpressions")
 	pol := &Policy{
-		ID:                 a["PolicyId"],
+		ID:                 collapseWhitespace(a["PolicyId"]),
 		Version:            p.version(a),
-		CombiningAlg:       a["RuleCombiningAlgId"],
+		CombiningAlg:       collapseWhitespace(a["RuleCombiningAlgId"]),
 		MaxDelegationDepth: a["MaxDelegationDepth"],
 		Description:        p.description(n, kids),
 		Target:             p.target(onlyChild(p.file, n, kids, "Target", &p.errs)),
@@ -241,7 +241,7 @@ func (p *xmlPolicyParser) target(n *xmlNode) *Target {
 
 func (p *xmlPolicyParser) match(n *xmlNode) *Match {
 	a := p.attrs(n, "MatchId")
-	m := &Match{FunctionID: strings.Trim(a["MatchId"], xmlSpace), Pos: p.pos(n)}
+	m := &Match{FunctionID: collapseWhitespace(a["MatchId"]), Pos: p.pos(n)}
 	p.elements(n, "AttributeValue", "AttributeDesignator", "AttributeSelector")
 	for _, c := range n.children {
 		if !isXACMLSpace(c.name.Space) {
@@ -282,15 +282,15 @@ func (p *xmlPolicyParser) effectExpressions(parent *xmlNode, kids map[string][]*
 	for _, n := range p.elements(list, itemName)[itemName] {
 		a := p.attrs(n, idAttr, effectAttr)
 		ee := &EffectExpression{
-			ID:     strings.Trim(a[idAttr], xmlSpace),
+			ID:     collapseWhitespace(a[idAttr]),
 			Effect: Effect(strings.Trim(a[effectAttr], xmlSpace)),
 			Pos:    p.pos(n),
 		}
 		for _, as := range p.elements(n, "AttributeAssignmentExpression")["AttributeAssignmentExpression"] {
 			aa := p.attrs(as, "AttributeId", "Category", "Issuer")
 			ee.Assignments = append(ee.Assignments, &AttributeAssignmentExpression{
-				AttributeID: aa["AttributeId"],
-				Category:    aa["Category"],
+				AttributeID: collapseWhitespace(aa["AttributeId"]),
+				Category:    collapseWhitespace(aa["Category"]),
 				Issuer:      aa["Issuer"],
 				Expr:        p.singleExpression(as),
 				Pos:         p.pos(as),
@@ -339,7 +339,7 @@ func (p *xmlPolicyParser) expression(n *xmlNode) Expr {
 	switch n.name.Local {
 	case "Apply":
 		a := p.attrs(n, "FunctionId")
-		ap := &Apply{FunctionID: strings.Trim(a["FunctionId"], xmlSpace), Pos: p.pos(n)}
+		ap := &Apply{FunctionID: collapseWhitespace(a["FunctionId"]), Pos: p.pos(n)}
 		kids := p.elements(n, append(expressionElements(), "Description")...)
 		ap.Description = p.description(n, kids)
 		for _, c := range n.children {
@@ -354,8 +354,8 @@ func (p *xmlPolicyParser) expression(n *xmlNode) Expr {
 		a := p.attrs(n, "Category", "AttributeId", "DataType", "Issuer", "MustBePresent")
 		p.elements(n)
 		return &AttributeDesignator{
-			Category:      strings.Trim(a["Category"], xmlSpace),
-			AttributeID:   a["AttributeId"],
+			Category:      collapseWhitespace(a["Category"]),
+			AttributeID:   collapseWhitespace(a["AttributeId"]),
 			DataType:      canonicalOrRaw(a["DataType"]),
 			Issuer:        a["Issuer"],
 			MustBePresent: xmlBool(p.file, n, a, "MustBePresent", false, &p.errs),
@@ -365,7 +365,7 @@ func (p *xmlPolicyParser) expression(n *xmlNode) Expr {
 		a := p.attrs(n, "Category", "Path", "ContextSelectorId", "DataType", "MustBePresent")
 		p.elements(n)
 		return &AttributeSelector{
-			Category:          strings.Trim(a["Category"], xmlSpace),
+			Category:          collapseWhitespace(a["Category"]),
 			Path:              a["Path"],
 			ContextSelectorID: a["ContextSelectorId"],
 			DataType:          canonicalOrRaw(a["DataType"]),
@@ -379,7 +379,7 @@ func (p *xmlPolicyParser) expression(n *xmlNode) Expr {
 	case "Function":
 		a := p.attrs(n, "FunctionId")
 		p.elements(n)
-		return &FunctionRef{FunctionID: strings.Trim(a["FunctionId"], xmlSpace), Pos: p.pos(n)}
+		return &FunctionRef{FunctionID: collapseWhitespace(a["FunctionId"]), Pos: p.pos(n)}
 	}
 	p.errs.add(p.pos(n), ErrSyntax, "<%s> is not an expression", n.name.Local)
 	return nil

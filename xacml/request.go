@@ -102,7 +102,7 @@ func ParseRequestXML(file string, data []byte) (*Request, error) {
 
 func parseRequestAttributes(file string, n *xmlNode, errs *errorList) *Attributes {
 	a := xmlAttrs(file, n, errs, "Category")
-	g := &Attributes{Category: strings.Trim(a["Category"], xmlSpace), Pos: n.pos(file)}
+	g := &Attributes{Category: collapseWhitespace(a["Category"]), Pos: n.pos(file)}
 	for _, at := range n.attrs {
 		if at.Name.Space == xmlNamespace && at.Name.Local == "id" {
 			g.XMLID = at.Value
@@ -120,7 +120,7 @@ func parseRequestAttributes(file string, n *xmlNode, errs *errorList) *Attribute
 	for _, an := range kids["Attribute"] {
 		aa := xmlAttrs(file, an, errs, "AttributeId", "Issuer", "IncludeInResult")
 		attr := &Attribute{
-			AttributeID:     aa["AttributeId"],
+			AttributeID:     collapseWhitespace(aa["AttributeId"]),
 			Issuer:          aa["Issuer"],
 			IncludeInResult: xmlBool(file, an, aa, "IncludeInResult", false, errs),
 			Pos:             an.pos(file),

@@ -178,7 +178,7 @@ func boolText(b bool) string {
 func attributeValueAttrs(v *AttributeValue) []string {
 	attrs := []string{"DataType", v.DataType}
 	for _, k := range slices.Sorted(maps.Keys(v.XMLAttrs)) {
-		attrs = append(attrs, k, v.XMLAttrs[k])
+		attrs = append(attrs, "!"+k, v.XMLAttrs[k])
 	}
 	return attrs
 }

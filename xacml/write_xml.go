@@ -34,7 +34,7 @@ func nsAttr(top bool) []string {
 }
 
 func writePolicySetXML(x *xmlWriter, ps *PolicySet, top bool) {
-	attrs := append(nsAttr(top), "PolicySetId", ps.ID, "Version", ps.Version,
+	attrs := append(nsAttr(top), "PolicySetId", ps.ID, "!Version", ps.Version,
 		"PolicyCombiningAlgId", ps.CombiningAlg, "MaxDelegationDepth", ps.MaxDelegationDepth)
 	x.open("PolicySet", attrs...)
 	if ps.Description != "" {
@@ -58,7 +58,7 @@ func writePolicySetXML(x *xmlWriter, ps *PolicySet, top bool) {
 }
 
 func writePolicyXML(x *xmlWriter, p *Policy, top bool) {
-	attrs := append(nsAttr(top), "PolicyId", p.ID, "Version", p.Version,
+	attrs := append(nsAttr(top), "PolicyId", p.ID, "!Version", p.Version,
 		"RuleCombiningAlgId", p.CombiningAlg, "MaxDelegationDepth", p.MaxDelegationDepth)
 	x.open("Policy", attrs...)
 	if p.Description != "" {

@@ -133,6 +133,8 @@ func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 // latin1Reader transcodes ISO-8859-1 (a superset of US-ASCII) to UTF-8.
 type latin1Reader struct{ r *bufio.Reader }
 
+// Read implements io.Reader, writing at most len(p)/4 input bytes so that
+// every transcoded rune fits.
 func (l latin1Reader) Read(p []byte) (int, error) {
 	n := 0
 	for n+utf8.UTFMax <= len(p) {

@@ -23,17 +23,20 @@ func (x *xmlWriter) escape(s string) {
 	_ = xml.EscapeText(&x.b, []byte(s)) // writing to a strings.Builder cannot fail
 }
 
-// tag writes "<name a="v" ...", leaving out attributes whose value is empty.
+// tag writes "<name a="v" ...", leaving out attributes whose value is
+// empty unless their name is marked with a leading "!" (for attributes
+// whose absence means something else than an empty value).
 func (x *xmlWriter) tag(name string, attrs []string) {
 	x.indent()
 	x.b.WriteByte('<')
 	x.b.WriteString(name)
 	for i := 0; i+1 < len(attrs); i += 2 {
-		if attrs[i+1] == "" {
+		attr, always := strings.CutPrefix(attrs[i], "!")
+		if attrs[i+1] == "" && !always {
 			continue
 		}
 		x.b.WriteByte(' ')
-		x.b.WriteString(attrs[i])
+		x.b.WriteString(attr)
 		x.b.WriteString(`="`)
 		x.escape(attrs[i+1])
 		x.b.WriteByte('"')

@@ -99,10 +99,11 @@ func scalar(dt, v string) *yaml.Node {
 
 func (w *yamlWriter) header(m *yaml.Node, version, description, alg string, forPolicies bool, maxDepth string, target *Target) {
 	if version != DefaultVersion {
-		yadd(m, "version", ystr(version))
+		m.Content = append(m.Content, ystr("version"), ystr(version))
 	}
 	yadd(m, "description", ystr(description))
-	yadd(m, "combining", ystr(combiningAlgShortName(alg, forPolicies)))
+	// combining is required, so it is written even when empty.
+	m.Content = append(m.Content, ystr("combining"), ystr(combiningAlgShortName(alg, forPolicies)))
 	yadd(m, "max_delegation_depth", ystr(maxDepth))
 	yadd(m, "target", w.target(target))
 }

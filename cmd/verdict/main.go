@@ -44,7 +44,8 @@ func exitf(code int, format string, args ...any) error {
 func commands() map[string]command {
 	return map[string]command{
 		"policy compile": {"compile policies to Rego and show or write the modules", runPolicyCompile},
-		"xacml eval": {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
+		"xacml eval":     {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
+		"token verify":   {"verify a JWT against a JWKS", runTokenVerify},
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -140,13 +141,18 @@ func TestReadRefusesMalformed(t *testing.T) {
 func TestReadRefusesTooLarge(t *testing.T) {
 	const limit = 1 << 20
 	t.Run("decompression bomb", func(t *testing.T) {
-		// 256 MiB of zeros compresses to about 256 KiB.
+		// 64 MiB of zeros in entries of 512 KiB, each under the limit,
+		// compresses to a fraction of the limit.
 		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 		tw := tar.NewWriter(zw)
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "manifest.json", Size: 256 << 20, Mode: 0o644})
-		zeros := make([]byte, 1<<20)
-		for range 256 {
+		zeros := make([]byte, 512<<10)
+		for i := range 128 {
+			name := "manifest.json"
+			if i > 0 {
+				name = fmt.Sprintf("data/%03d.json", i)
+			}
+			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(zeros)), Mode: 0o644})
 			tw.Write(zeros)
 		}
 		tw.Close()
@@ -189,7 +195,7 @@ func TestReadRefusesTooLarge(t *testing.T) {
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
 		tw := tar.NewWriter(zw)
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "manifest.json", Size: 1 << 40, Mode: 0o644})
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "manifest.json", Size: 2 << 20, Mode: 0o644})
 		zw.Close()
 		_, err := bundle.Read(bytes.NewReader(buf.Bytes()), bundle.WithMaxSize(limit))
 		wantErr(t, err, bundle.ErrTooLarge)

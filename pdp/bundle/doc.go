@@ -25,9 +25,13 @@
 //
 // The manifest lists the SHA-256 digest and size of every file, and the
 // content digest: SHA-256 over the lines "<hex digest>  <name>\n" of all
-// files in order (the output of sha256sum). The content digest therefore
-// depends on the files only: the same content always has the same digest,
-// whatever its revision, time or signer.
+// files in order (the output of sha256sum), so that an operator can check
+// it on an unpacked bundle with
+//
+//	find data rego source -type f | LC_ALL=C sort | xargs sha256sum | sha256sum
+//
+// The content digest therefore depends on the files only: the same content
+// always has the same digest, whatever its revision, time or signer.
 //
 // The signature is Ed25519 over the domain-separation prefix
 // "verdict-bundle-manifest-v1\n" followed by the exact manifest bytes, which

@@ -3,6 +3,7 @@ package bundle
 import (
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -60,14 +61,18 @@ func keyMap(keys []PublicKey) map[string]PublicKey {
 	return m
 }
 
-// PublicKey returns the key named kid if it is trusted now, or an error
+// PublicKey returns (a copy of) the key named kid if it is trusted now, or an error
 // wrapping ErrUnknownKey that says why not (unknown, not yet valid,
 // expired).
 func (t *TrustStore) PublicKey(kid string) (ed25519.PublicKey, error) {
 	now := t.now()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.lookupLocked(kid, now)
+	pub, err := t.lookupLocked(kid, now)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(pub), nil
 }
 
 // Trusted reports whether kid names a key trusted now.

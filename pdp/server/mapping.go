@@ -88,6 +88,8 @@ func mergeEntity(item, def *entity, required ...string) *entity {
 // relax it for the entity searched.
 type requirement struct {
 	subjectID, resourceID, action bool
+	// subjectOptional lets a bearer token stand for the subject.
+	subjectOptional bool
 }
 
 var fullRequirement = requirement{subjectID: true, resourceID: true, action: true}
@@ -107,7 +109,7 @@ func (ev evaluation) check(prefix string, req requirement) error {
 		{ev.resource, "resource", []string{"type", "id"}, true},
 	}
 	for _, n := range needs {
-		if !n.want {
+		if !n.want || (n.name == "subject" && n.e == nil && req.subjectOptional) {
 			continue
 		}
 		if n.e == nil {

@@ -20,9 +20,8 @@ import (
 // Differences handled: '.' excludes CR as well as LF; \d, \w, \s, \i, \c and
 // their complements use the XML Schema sets, not RE2's ASCII ones;
 // character-class subtraction and Unicode block escapes (\p{IsBasicLatin})
-// are computed as explicit sets; \p{Cn} and the XML Schema meaning of \p{C}
-// (which includes unassigned code points) are computed too. Back-references
-// have no RE2 equivalent and are refused with ErrUnsupported.
+// are computed as explicit sets. Back-references have no RE2 equivalent and
+// are refused with ErrUnsupported.
 func translateRegexp(pattern string) (string, error) {
 	if !utf8.ValidString(pattern) {
 		return "", fmt.Errorf("%w: regular expression is not valid UTF-8", ErrSyntax)
@@ -355,7 +354,7 @@ func multiCharEscape(r rune) runeSet {
 	case 'd':
 		return fromTable(unicode.Nd)
 	default: // 'w': everything but punctuation, separators and "other"
-		return fromTable(unicode.P).union(fromTable(unicode.Z)).union(otherChars()).complement()
+		return fromTable(unicode.P).union(fromTable(unicode.Z)).union(fromTable(unicode.C)).complement()
 	}
 }
 
@@ -371,29 +370,10 @@ func nameStartChars() runeSet {
 	}.normalize()
 }
 
-// assignedChars is every code point with a general category.
-func assignedChars() runeSet {
-	var all runeSet
-	for _, name := range [...]string{"L", "M", "N", "P", "S", "Z", "C"} {
-		all = append(all, fromTable(unicode.Categories[name])...)
-	}
-	return all.normalize()
-}
-
-// otherChars is XML Schema's \p{C}: Cc, Cf, Co, Cs and unassigned (Cn).
-func otherChars() runeSet {
-	return fromTable(unicode.C).union(assignedChars().complement())
-}
-
 // categoryEscape resolves the name in \p{name}: a general category or an
-// "Is" Unicode block.
+// "Is" Unicode block. Go's tables include Cn, and its C includes Cn as XML
+// Schema's does, so categories map directly.
 func categoryEscape(name string) (runeSet, error) {
-	switch name {
-	case "C":
-		return otherChars(), nil
-	case "Cn":
-		return assignedChars().complement(), nil
-	}
 	if strings.HasPrefix(name, "Is") {
 		ranges, ok := unicodeBlock(name[2:])
 		if !ok {

@@ -364,7 +364,9 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	if n != 1 {
 		t.Fatalf("deleted %d, want 1", n)
 	}
-	issue := func(tok store.JoinToken) (store.Certificate, error) { return cert(t, tok.Service, base.Add(time.Hour)), nil }
+	issue := func(tok store.JoinToken) (store.Certificate, error) {
+		return cert(t, tok.Service, base.Add(time.Hour)), nil
+	}
 	if _, err := s.RedeemJoinToken(ctx, old, base, issue); !errors.Is(err, store.ErrTokenNotFound) {
 		t.Fatalf("deleted token: err = %v", err)
 	}
