@@ -105,7 +105,8 @@ func (c *checker) expr(e Expr, s *varScope) (Type, bool) {
 	case nil:
 		return Type{}, false
 	}
-	panic(fmt.Sprintf("xacml: unexpected expression type %T", e))
+	c.errs.add(e.Position(), ErrSyntax, "unsupported expression type %T", e)
+	return Type{}, false
 }
 
 // dataType resolves a DataType attribute to its canonical identifier.

@@ -141,6 +141,37 @@ func (p *yamlParser) required(m map[string]*yaml.Node, key string, at *yaml.Node
 	return p.str(m, key, element)
 }
 
+// literalTag marks a scalar as an identifier to take as written, for the
+// rare identifier that looks like a short name (a category literally named
+// "subject").
+const literalTag = "!literal"
+
+// resolveName applies resolve to a name unless it is tagged !literal.
+func resolveName(n *yaml.Node, resolve func(string) string) string {
+	if n.Tag == literalTag {
+		return n.Value
+	}
+	return resolve(n.Value)
+}
+
+// name reads an identifier field that may be a short name.
+func (p *yamlParser) name(m map[string]*yaml.Node, key, element string, resolve func(string) string) string {
+	v := p.str(m, key, element)
+	if n := m[key]; n != nil && n.Kind == yaml.ScalarNode {
+		return resolveName(&yaml.Node{Tag: n.Tag, Value: v}, resolve)
+	}
+	return v
+}
+
+// requiredName is name for a key that must be present.
+func (p *yamlParser) requiredName(m map[string]*yaml.Node, key string, at *yaml.Node, element string, resolve func(string) string) string {
+	if _, ok := m[key]; !ok {
+		p.errs.add(p.pos(at, element), ErrSyntax, "missing %s", key)
+		return ""
+	}
+	return p.name(m, key, element, resolve)
+}
+
 func (p *yamlParser) boolField(m map[string]*yaml.Node, key, element string) bool {
 	n, ok := m[key]
 	if !ok {
@@ -196,7 +227,7 @@ func (p *yamlParser) policy(n *yaml.Node) *Policy {
 		ID:                 p.required(m, "policy", n, "Policy"),
 		Version:            p.version(m, "Policy"),
 		Description:        p.str(m, "description", "Policy"),
-		CombiningAlg:       combiningAlgByName(p.required(m, "combining", n, "Policy"), false),
+		CombiningAlg:       p.requiredName(m, "combining", n, "Policy", func(s string) string { return combiningAlgByName(s, false) }),
 		MaxDelegationDepth: p.str(m, "max_delegation_depth", "Policy"),
 		Target:             p.target(m["target"]),
 		Pos:                p.pos(n, "Policy"),
@@ -226,7 +257,7 @@ func (p *yamlParser) policySet(n *yaml.Node) *PolicySet {
 		ID:                 p.required(m, "policyset", n, "PolicySet"),
 		Version:            p.version(m, "PolicySet"),
 		Description:        p.str(m, "description", "PolicySet"),
-		CombiningAlg:       combiningAlgByName(p.required(m, "combining", n, "PolicySet"), true),
+		CombiningAlg:       p.requiredName(m, "combining", n, "PolicySet", func(s string) string { return combiningAlgByName(s, true) }),
 		MaxDelegationDepth: p.str(m, "max_delegation_depth", "PolicySet"),
 		Target:             p.target(m["target"]),
 		Pos:                p.pos(n, "PolicySet"),
@@ -311,7 +342,7 @@ func (p *yamlParser) effectExpressions(n *yaml.Node, element string) []*EffectEx
 			am := p.fields(a, "AttributeAssignmentExpression", "id", "category", "issuer", "value")
 			as := &AttributeAssignmentExpression{
 				AttributeID: p.required(am, "id", a, "AttributeAssignmentExpression"),
-				Category:    categoryID(p.str(am, "category", "AttributeAssignmentExpression")),
+				Category:    p.name(am, "category", "AttributeAssignmentExpression", categoryID),
 				Issuer:      p.str(am, "issuer", "AttributeAssignmentExpression"),
 				Pos:         p.pos(a, "AttributeAssignmentExpression"),
 			}
@@ -385,7 +416,7 @@ func hasKey(n *yaml.Node, key string) bool {
 // and the attribute that of its second.
 func (p *yamlParser) match(n *yaml.Node) *Match {
 	m := p.fields(n, "Match", "match", "value", "type", "xml_attrs", "attr", "selector")
-	mt := &Match{FunctionID: p.reg.functionID(p.required(m, "match", n, "Match")), Pos: p.pos(n, "Match")}
+	mt := &Match{FunctionID: p.requiredName(m, "match", n, "Match", p.reg.functionID), Pos: p.pos(n, "Match")}
 	var p0, p1 Type
 	var has0, has1 bool
 	if f, ok := p.reg.Lookup(mt.FunctionID); ok && !f.HigherOrder {
@@ -396,7 +427,7 @@ func (p *yamlParser) match(n *yaml.Node) *Match {
 		v := &AttributeValue{Pos: p.pos(vn, "AttributeValue")}
 		switch {
 		case m["type"] != nil:
-			v.DataType = dataTypeID(p.str(m, "type", "Match"))
+			v.DataType = p.name(m, "type", "Match", dataTypeID)
 		case has0 && !p0.Bag:
 			v.DataType = p0.DataType
 		default:
@@ -465,7 +496,7 @@ func (p *yamlParser) scalarType(n *yaml.Node) string {
 func (p *yamlParser) designator(n *yaml.Node, defaultType string) *AttributeDesignator {
 	m := p.fields(n, "AttributeDesignator", "category", "id", "type", "issuer", "must_be_present")
 	d := &AttributeDesignator{
-		Category:      categoryID(p.required(m, "category", n, "AttributeDesignator")),
+		Category:      p.requiredName(m, "category", n, "AttributeDesignator", categoryID),
 		AttributeID:   p.required(m, "id", n, "AttributeDesignator"),
 		DataType:      defaultType,
 		Issuer:        p.str(m, "issuer", "AttributeDesignator"),
@@ -473,7 +504,7 @@ func (p *yamlParser) designator(n *yaml.Node, defaultType string) *AttributeDesi
 		Pos:           p.pos(n, "AttributeDesignator"),
 	}
 	if _, ok := m["type"]; ok {
-		d.DataType = dataTypeID(p.str(m, "type", "AttributeDesignator"))
+		d.DataType = p.name(m, "type", "AttributeDesignator", dataTypeID)
 	}
 	return d
 }
@@ -481,7 +512,7 @@ func (p *yamlParser) designator(n *yaml.Node, defaultType string) *AttributeDesi
 func (p *yamlParser) selector(n *yaml.Node, defaultType string) *AttributeSelector {
 	m := p.fields(n, "AttributeSelector", "category", "path", "context", "type", "must_be_present")
 	s := &AttributeSelector{
-		Category:          categoryID(p.required(m, "category", n, "AttributeSelector")),
+		Category:          p.requiredName(m, "category", n, "AttributeSelector", categoryID),
 		Path:              p.required(m, "path", n, "AttributeSelector"),
 		ContextSelectorID: p.str(m, "context", "AttributeSelector"),
 		DataType:          defaultType,
@@ -489,7 +520,7 @@ func (p *yamlParser) selector(n *yaml.Node, defaultType string) *AttributeSelect
 		Pos:               p.pos(n, "AttributeSelector"),
 	}
 	if _, ok := m["type"]; ok {
-		s.DataType = dataTypeID(p.str(m, "type", "AttributeSelector"))
+		s.DataType = p.name(m, "type", "AttributeSelector", dataTypeID)
 	}
 	return s
 }
@@ -524,7 +555,7 @@ func (p *yamlParser) expr(n *yaml.Node, ctx Type, hasCtx bool) Expr {
 	case hasKey(n, "apply"):
 		m := p.fields(n, "Apply", "apply", "description", "args")
 		a := &Apply{
-			FunctionID:  p.reg.functionID(p.required(m, "apply", n, "Apply")),
+			FunctionID:  p.requiredName(m, "apply", n, "Apply", p.reg.functionID),
 			Description: p.str(m, "description", "Apply"),
 			Pos:         p.pos(n, "Apply"),
 		}
@@ -541,7 +572,7 @@ func (p *yamlParser) expr(n *yaml.Node, ctx Type, hasCtx bool) Expr {
 		v := &AttributeValue{Pos: p.pos(n, "AttributeValue"), XMLAttrs: p.xmlAttrs(m["xml_attrs"])}
 		switch {
 		case m["type"] != nil:
-			v.DataType = dataTypeID(p.str(m, "type", "AttributeValue"))
+			v.DataType = p.name(m, "type", "AttributeValue", dataTypeID)
 		case hasCtx && !ctx.Bag && ctx.Func == nil && ctx.DataType != "":
 			v.DataType = ctx.DataType
 		default:
@@ -565,13 +596,13 @@ func (p *yamlParser) expr(n *yaml.Node, ctx Type, hasCtx bool) Expr {
 		return &VariableReference{VariableID: p.required(m, "var", n, "VariableReference"), Pos: p.pos(n, "VariableReference")}
 	case hasKey(n, "function"):
 		m := p.fields(n, "Function", "function")
-		return &FunctionRef{FunctionID: p.reg.functionID(p.required(m, "function", n, "Function")), Pos: p.pos(n, "Function")}
+		return &FunctionRef{FunctionID: p.requiredName(m, "function", n, "Function", p.reg.functionID), Pos: p.pos(n, "Function")}
 	}
 	if len(n.Content) != 2 || n.Content[0].Kind != yaml.ScalarNode {
 		p.errs.add(p.pos(n, "Apply"), ErrSyntax, "an expression mapping is {FUNCTION: [args]}, {apply: ...}, {attr: ...}, {value: ...}, {var: ...} or {function: ...}")
 		return nil
 	}
-	a := &Apply{FunctionID: p.reg.functionID(n.Content[0].Value), Pos: p.pos(n, "Apply")}
+	a := &Apply{FunctionID: resolveName(n.Content[0], p.reg.functionID), Pos: p.pos(n, "Apply")}
 	a.Args = p.args(a.FunctionID, n.Content[1])
 	return a
 }

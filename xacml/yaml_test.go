@@ -199,3 +199,37 @@ func TestResolveName(t *testing.T) {
 		t.Errorf("legacy any-of must keep its full id, got %s", got)
 	}
 }
+
+// TestYAMLLiteralNames covers identifiers that look like short names: a
+// category literally named "subject" must not become the access-subject
+// category on conversion.
+func TestYAMLLiteralNames(t *testing.T) {
+	src := `<Policy xmlns="urn:oasis:names:tc:xacml:3.0:core:schema:wd-17" PolicyId="p" Version="1.0" RuleCombiningAlgId="deny-overrides">
+  <Rule RuleId="r" Effect="Permit">
+    <Condition>
+      <Apply FunctionId="string-equal">
+        <AttributeDesignator Category="subject" AttributeId="a" DataType="string" MustBePresent="false"/>
+        <AttributeValue DataType="string">x</AttributeValue>
+      </Apply>
+    </Condition>
+  </Rule>
+</Policy>`
+	fromXML, err := ParseXML("p.xml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var y bytes.Buffer
+	if err := WriteYAML(&y, fromXML); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(y.String(), "category: !literal subject") {
+		t.Errorf("literal category not marked:\n%s", y.String())
+	}
+	fromYAML, err := ParseYAML("p.yaml", y.Bytes())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y.String())
+	}
+	if !sameModel(fromXML, fromYAML) {
+		t.Fatalf("literal names changed through YAML:\n%s", y.String())
+	}
+}

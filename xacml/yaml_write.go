@@ -103,7 +103,7 @@ func (w *yamlWriter) header(m *yaml.Node, version, description, alg string, forP
 	}
 	yadd(m, "description", ystr(description))
 	// combining is required, so it is written even when empty.
-	m.Content = append(m.Content, ystr("combining"), ystr(combiningAlgShortName(alg, forPolicies)))
+	m.Content = append(m.Content, ystr("combining"), nameNode(alg, combiningAlgShortName(alg, forPolicies), func(s string) string { return combiningAlgByName(s, forPolicies) }))
 	yadd(m, "max_delegation_depth", ystr(maxDepth))
 	yadd(m, "target", w.target(target))
 }
@@ -190,7 +190,7 @@ func (w *yamlWriter) effectExpressions(list []*EffectExpression) *yaml.Node {
 			as := &yaml.Node{Kind: yaml.SequenceNode}
 			for _, a := range e.Assignments {
 				am := ymap(ystr("id"), ystr(a.AttributeID))
-				yadd(am, "category", ystr(categoryName(a.Category)))
+				yadd(am, "category", nameNode(a.Category, categoryName(a.Category), categoryID))
 				yadd(am, "issuer", ystr(a.Issuer))
 				am.Content = append(am.Content, ystr("value"), w.expr(a.Expr, Type{}, false))
 				as.Content = append(as.Content, am)
@@ -233,7 +233,7 @@ func (w *yamlWriter) allOf(all *AllOf) *yaml.Node {
 }
 
 func (w *yamlWriter) match(mt *Match) *yaml.Node {
-	m := ymap(ystr("match"), ystr(w.reg.functionName(mt.FunctionID)))
+	m := ymap(ystr("match"), w.function(mt.FunctionID))
 	var p0, p1 Type
 	var has0, has1 bool
 	if f, ok := w.reg.Lookup(mt.FunctionID); ok && !f.HigherOrder {
@@ -243,7 +243,7 @@ func (w *yamlWriter) match(mt *Match) *yaml.Node {
 	if v := mt.Value; v != nil {
 		m.Content = append(m.Content, ystr("value"), scalar(v.DataType, v.Value))
 		if !has0 || p0.Bag || p0.DataType != v.DataType {
-			m.Content = append(m.Content, ystr("type"), ystr(dataTypeName(v.DataType)))
+			m.Content = append(m.Content, ystr("type"), dataTypeNode(v.DataType))
 		}
 		if len(v.XMLAttrs) > 0 {
 			m.Content = append(m.Content, ystr("xml_attrs"), xmlAttrsNode(v.XMLAttrs))
@@ -271,9 +271,9 @@ func xmlAttrsNode(attrs map[string]string) *yaml.Node {
 }
 
 func (w *yamlWriter) designator(d *AttributeDesignator, defaultType string) *yaml.Node {
-	m := yflow(ymap(ystr("category"), ystr(categoryName(d.Category)), ystr("id"), ystr(d.AttributeID)))
+	m := yflow(ymap(ystr("category"), nameNode(d.Category, categoryName(d.Category), categoryID), ystr("id"), ystr(d.AttributeID)))
 	if d.DataType != defaultType {
-		m.Content = append(m.Content, ystr("type"), ystr(dataTypeName(d.DataType)))
+		m.Content = append(m.Content, ystr("type"), dataTypeNode(d.DataType))
 	}
 	yadd(m, "issuer", ystr(d.Issuer))
 	if d.MustBePresent {
@@ -283,10 +283,10 @@ func (w *yamlWriter) designator(d *AttributeDesignator, defaultType string) *yam
 }
 
 func (w *yamlWriter) selector(s *AttributeSelector, defaultType string) *yaml.Node {
-	m := yflow(ymap(ystr("category"), ystr(categoryName(s.Category)), ystr("path"), ystr(s.Path)))
+	m := yflow(ymap(ystr("category"), nameNode(s.Category, categoryName(s.Category), categoryID), ystr("path"), ystr(s.Path)))
 	yadd(m, "context", ystr(s.ContextSelectorID))
 	if s.DataType != defaultType {
-		m.Content = append(m.Content, ystr("type"), ystr(dataTypeName(s.DataType)))
+		m.Content = append(m.Content, ystr("type"), dataTypeNode(s.DataType))
 	}
 	if s.MustBePresent {
 		m.Content = append(m.Content, ystr("must_be_present"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
@@ -314,7 +314,7 @@ func (w *yamlWriter) expr(e Expr, ctx Type, hasCtx bool) *yaml.Node {
 				}
 			}
 		}
-		m := yflow(ymap(ystr("value"), ystr(e.Value), ystr("type"), ystr(dataTypeName(e.DataType))))
+		m := yflow(ymap(ystr("value"), ystr(e.Value), ystr("type"), dataTypeNode(e.DataType)))
 		if len(e.XMLAttrs) > 0 {
 			m.Content = append(m.Content, ystr("xml_attrs"), xmlAttrsNode(e.XMLAttrs))
 		}
@@ -326,15 +326,35 @@ func (w *yamlWriter) expr(e Expr, ctx Type, hasCtx bool) *yaml.Node {
 	case *VariableReference:
 		return yflow(ymap(ystr("var"), ystr(e.VariableID)))
 	case *FunctionRef:
-		return yflow(ymap(ystr("function"), ystr(w.reg.functionName(e.FunctionID))))
+		return yflow(ymap(ystr("function"), w.function(e.FunctionID)))
 	case *Apply:
 		return w.apply(e)
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 }
 
+// nameNode writes an identifier: its short name when it has one, else the
+// identifier, tagged !literal when the parser would take it for a short
+// name of something else.
+func nameNode(id, short string, resolve func(string) string) *yaml.Node {
+	if short != id {
+		return ystr(short)
+	}
+	if resolve(id) != id {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: literalTag, Value: id}
+	}
+	return ystr(id)
+}
+
+func dataTypeNode(id string) *yaml.Node { return nameNode(id, dataTypeName(id), dataTypeID) }
+
+func (w *yamlWriter) function(id string) *yaml.Node {
+	return nameNode(id, w.reg.functionName(id), w.reg.functionID)
+}
+
 func (w *yamlWriter) apply(a *Apply) *yaml.Node {
-	name := w.reg.functionName(a.FunctionID)
+	fname := w.function(a.FunctionID)
+	name := fname.Value
 	f, known := w.reg.Lookup(a.FunctionID)
 	args := &yaml.Node{Kind: yaml.SequenceNode}
 	leaves := true
@@ -352,10 +372,10 @@ func (w *yamlWriter) apply(a *Apply) *yaml.Node {
 	if leaves {
 		args.Style = yaml.FlowStyle
 	}
-	if a.Description == "" && !isReservedYAMLKey(name) {
+	if a.Description == "" && !isReservedYAMLKey(name) && fname.Tag != literalTag {
 		return ymap(ystr(name), args)
 	}
-	m := ymap(ystr("apply"), ystr(name))
+	m := ymap(ystr("apply"), fname)
 	yadd(m, "description", ystr(a.Description))
 	m.Content = append(m.Content, ystr("args"), args)
 	return m

@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"policy compile": {"compile policies to Rego and show or write the modules", runPolicyCompile},
 		"xacml eval":     {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
 		"token verify":   {"verify a JWT against a JWKS", runTokenVerify},
+		"pdp serve":      {"serve the decision engine over AuthZEN, Connect, gRPC and Envoy ext_authz", runPDPServe},
 	}
 }
 

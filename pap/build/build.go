@@ -20,7 +20,7 @@ type Compiled struct {
 
 // Compile checks the policies with root as the root policy (the others are
 // only reachable through references) and compiles them.
-func Compile(policies []xacml.Evaluable, root xacml.Evaluable) (*Compiled, error) {
+func Compile(policies []xacml.Evaluable, root xacml.Evaluable, opts ...compile.Option) (*Compiled, error) {
 	set, err := xacml.NewSet(policies)
 	if err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func Compile(policies []xacml.Evaluable, root xacml.Evaluable) (*Compiled, error
 	if err != nil {
 		return nil, err
 	}
-	out, err := compile.Compile(checked)
+	out, err := compile.Compile(checked, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
@@ -38,12 +38,12 @@ func Compile(policies []xacml.Evaluable, root xacml.Evaluable) (*Compiled, error
 
 // CompileRoot finds the root (named by rootID, or the one no other policy
 // references) and compiles.
-func CompileRoot(policies []xacml.Evaluable, rootID string) (*Compiled, error) {
+func CompileRoot(policies []xacml.Evaluable, rootID string, opts ...compile.Option) (*Compiled, error) {
 	root, err := xacml.FindRoot(policies, rootID)
 	if err != nil {
 		return nil, err
 	}
-	return Compile(policies, root)
+	return Compile(policies, root, opts...)
 }
 
 // EnginePolicy is the compiled tree in the form the engine activates.

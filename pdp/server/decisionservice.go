@@ -277,7 +277,9 @@ type connectDecisionService struct {
 	svc *Server
 }
 
-func connectError(e *rpcError) error { return connect.NewError(connect.Code(e.code), errors.New(e.msg)) }
+func connectError(e *rpcError) error {
+	return connect.NewError(connect.Code(e.code), errors.New(e.msg))
+}
 
 func (c *connectDecisionService) Evaluate(ctx context.Context, req *connect.Request[verdictv1.EvaluateRequest]) (*connect.Response[verdictv1.EvaluateResponse], error) {
 	out, err := c.svc.evaluateRPC(ctx, req.Msg)

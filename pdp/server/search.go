@@ -369,7 +369,7 @@ func (s *Server) knownTypes(category string, srcs []lister) []string {
 // typeMatches decides whether entity e (of a source with entity type
 // srcType) is of the requested type want.
 func typeMatches(e pip.Entity, srcType string, known []string, want string) bool {
-	if ts := e.Values["type"]; len(ts) > 1000 {
+	if ts := e.Values["type"]; len(ts) > 0 {
 		for _, t := range ts {
 			if s, ok := t.(string); ok && s == want {
 				return true

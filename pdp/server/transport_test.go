@@ -114,7 +114,6 @@ func TestMutualTLS(t *testing.T) {
 	}
 }
 
-
 // fakeAddrListener pretends to listen on addr.
 type fakeAddrListener struct {
 	net.Listener

@@ -55,11 +55,12 @@ func newLibrary(opts []Option) *library {
 	}
 }
 
-// Options returns the rego.New options that register every XACML builtin,
-// sharing one configuration and one regular expression cache. The engine
-// passes them to each rego.New it prepares, so that prepared queries and
-// partial-evaluation-free evaluation both see the builtins; calling Options
-// once per engine keeps the cache shared across its queries.
+// Options returns the rego.New options that register every XACML builtin
+// (rego.Function1..4 and FunctionDyn, with typed declarations, deterministic,
+// not memoized), sharing one configuration and one regular expression cache.
+// The engine appends them to the options of each rego.New it prepares with
+// PrepareForEval; calling Options once per engine keeps the cache shared
+// across its queries, while two engines configured differently stay apart.
 func Options(opts ...Option) []func(*rego.Rego) {
 	l := newLibrary(opts)
 	d := declarations()
@@ -218,15 +219,15 @@ func (l *library) isInBuiltin(_ rego.BuiltinContext, t, v, b *ast.Term) (*ast.Te
 func twoBags(t, a, b *ast.Term) (dtype, bag, bag, error) {
 	dt, err := typeArg(t)
 	if err != nil {
-		return tInvalid, nil, nil, err
+		return tInvalid, bag{}, bag{}, err
 	}
 	x, err := bagOf(a.Value)
 	if err != nil {
-		return tInvalid, nil, nil, err
+		return tInvalid, bag{}, bag{}, err
 	}
 	y, err := bagOf(b.Value)
 	if err != nil {
-		return tInvalid, nil, nil, err
+		return tInvalid, bag{}, bag{}, err
 	}
 	return dt, x, y, nil
 }

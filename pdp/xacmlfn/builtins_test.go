@@ -48,18 +48,15 @@ func TestDeclarations(t *testing.T) {
 	}
 
 	// The declarations let a compiler outside rego.New check modules that
-	// call the builtins; without them the call is an unknown function.
-	module := ast.MustParseModule("package p\n\nallow if xacml.eq(\"string\", input.a, \"x\")\n")
-	builtins := map[string]*ast.Builtin{}
-	for _, b := range decls {
-		builtins[b.Name] = b
+	// call the builtins, through capabilities; without them the call is an
+	// unknown function.
+	modules := map[string]string{"p.rego": "package p\n\nallow if xacml.eq(\"string\", input.a, \"x\")\n"}
+	caps := ast.CapabilitiesForThisVersion()
+	caps.Builtins = append(caps.Builtins, decls...)
+	if _, err := ast.CompileModulesWithOpt(modules, ast.CompileOpts{ParserOptions: ast.ParserOptions{Capabilities: caps}}); err != nil {
+		t.Errorf("compile with declarations: %v", err)
 	}
-	c := ast.NewCompiler().WithBuiltins(builtins)
-	if c.Compile(map[string]*ast.Module{"p.rego": module}); c.Failed() {
-		t.Errorf("compile with declarations: %v", c.Errors)
-	}
-	bare := ast.NewCompiler()
-	if bare.Compile(map[string]*ast.Module{"p.rego": module}); !bare.Failed() {
+	if _, err := ast.CompileModulesWithOpt(modules, ast.CompileOpts{}); err == nil {
 		t.Error("compile without declarations succeeded; the test proves nothing")
 	}
 }

@@ -47,7 +47,6 @@ func parseCalendar(t dtype, s string) (calendar, error) {
 			return c, calendarError(t, s)
 		}
 	case tDate:
-		c.month, c.day = 1, 1
 		if i, ok = c.parseDate(s, 0); !ok {
 			return c, calendarError(t, s)
 		}

@@ -17,6 +17,32 @@
 // the Rego strings "INF", "-INF" and "NaN"; every other type is a Rego string
 // holding the XML lexical form. A bag is a Rego array.
 //
+// # Builtins
+//
+// t and dt are short type names; bags are arrays (sets are accepted too).
+//
+//	xacml.eq(t, a, b) boolean              <t>-equal
+//	xacml.cmp(t, a, b) number              -1, 0, 1: integer, double, string,
+//	                                       time, date, dateTime, durations
+//	xacml.is_in(t, v, bag) boolean         <t>-is-in
+//	xacml.intersection(t, a, b) array      <t>-intersection, no duplicates
+//	xacml.union(t, bags) array             <t>-union of an array of bags
+//	xacml.subset(t, a, b) boolean          a is a subset of b
+//	xacml.set_equals(t, a, b) boolean      <t>-set-equals
+//	xacml.at_least_one(t, a, b) boolean    <t>-at-least-one-member-of
+//	xacml.idiv(a, b) number                integer-divide, toward zero
+//	xacml.imod(a, b) number                integer-mod, sign of a
+//	xacml.round(x) number|string           round, ties to even
+//	xacml.to_integer(x) number             double-to-integer, toward zero
+//	xacml.from_string(t, s) any            <t>-from-string
+//	xacml.to_string(t, v) string           string-from-<t>
+//	xacml.substring(s, begin, end) string  string-substring, anyURI-substring
+//	xacml.time_in_range(v, lo, hi) boolean time-in-range
+//	xacml.date_add(t, dt, v, dur, sign)    date/dateTime +/- duration (sign 1/-1)
+//	xacml.regexp_match(t, pattern, v)      <t>-regexp-match
+//	xacml.x500_match(a, b) boolean         x500Name-match
+//	xacml.rfc822_match(pattern, name)      rfc822Name-match
+//
 // # Errors
 //
 // A builtin that cannot produce a value returns an error. OPA, evaluating

@@ -230,7 +230,7 @@ func (t *regexpTranslator) escape() (runeSet, rune, error) {
 		t.pos += end + 1
 		set, err := categoryEscape(name)
 		if err != nil {
-			return nil, 0, t.errorf(err, "%v", err)
+			return nil, 0, fmt.Errorf("%w at offset %d", err, t.pos)
 		}
 		if r == 'P' {
 			set = set.complement()

@@ -6,28 +6,38 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// bag is a read-only view of a Rego array (or set) holding an XACML bag.
-type bag interface {
-	Len() int
-	Elem(i int) *ast.Term
+// bag is a read-only view of a Rego array (or set) holding an XACML bag. It
+// is a struct rather than an interface so that the element loop on the hot
+// path makes direct, inlinable calls.
+type bag struct {
+	arr   *ast.Array
+	terms []*ast.Term
 }
 
-// termSlice adapts the elements of a Rego set.
-type termSlice []*ast.Term
+func (b bag) Len() int {
+	if b.arr != nil {
+		return b.arr.Len()
+	}
+	return len(b.terms)
+}
 
-func (s termSlice) Len() int             { return len(s) }
-func (s termSlice) Elem(i int) *ast.Term { return s[i] }
+func (b bag) Elem(i int) *ast.Term {
+	if b.arr != nil {
+		return b.arr.Elem(i)
+	}
+	return b.terms[i]
+}
 
 // bagOf accepts an array, the contract's representation of a bag, and, for
 // robustness, a set.
 func bagOf(v ast.Value) (bag, error) {
 	switch x := v.(type) {
 	case *ast.Array:
-		return x, nil
+		return bag{arr: x}, nil
 	case ast.Set:
-		return termSlice(x.Slice()), nil
+		return bag{terms: x.Slice()}, nil
 	}
-	return nil, fmt.Errorf("%w: bag (array) expected, got %s", ErrType, ast.ValueName(v))
+	return bag{}, fmt.Errorf("%w: bag (array) expected, got %s", ErrType, ast.ValueName(v))
 }
 
 // indexThreshold is the number of pairwise comparisons above which set
@@ -74,7 +84,8 @@ func (m *membership) contains(v ast.Value) (bool, error) {
 
 // isIn is XACML <type>-is-in: v equals some value of the bag.
 func (l *library) isIn(dt dtype, v ast.Value, b bag) (bool, error) {
-	if dt == tString {
+	switch dt {
+	case tString:
 		// The common case on the hot path: plain string equality.
 		s, ok := v.(ast.String)
 		if !ok {
@@ -90,6 +101,8 @@ func (l *library) isIn(dt dtype, v ast.Value, b bag) (bool, error) {
 			}
 		}
 		return false, nil
+	case tTime, tDate, tDateTime:
+		return l.calendarIn(dt, v, b)
 	}
 	for i := 0; i < b.Len(); i++ {
 		eq, err := l.equal(dt, v, b.Elem(i).Value)
@@ -97,6 +110,33 @@ func (l *library) isIn(dt dtype, v ast.Value, b bag) (bool, error) {
 			return false, err
 		}
 		if eq {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// calendarIn is isIn for date and time types, parsing v once.
+func (l *library) calendarIn(dt dtype, v ast.Value, b bag) (bool, error) {
+	s, ok := v.(ast.String)
+	if !ok {
+		return false, typeError(dt, v)
+	}
+	c, err := parseCalendar(dt, string(s))
+	if err != nil {
+		return false, err
+	}
+	want := c.instant(dt, l.implicitTZ)
+	for i := 0; i < b.Len(); i++ {
+		e, ok := b.Elem(i).Value.(ast.String)
+		if !ok {
+			return false, typeError(dt, b.Elem(i).Value)
+		}
+		ce, err := parseCalendar(dt, string(e))
+		if err != nil {
+			return false, err
+		}
+		if ce.instant(dt, l.implicitTZ).compare(want) == 0 {
 			return true, nil
 		}
 	}
@@ -112,7 +152,7 @@ type accumulator struct {
 
 func (l *library) newAccumulator(dt dtype, capacity int) *accumulator {
 	a := &accumulator{terms: make([]*ast.Term, 0, capacity)}
-	a.seen = &membership{lib: l, dt: dt, bag: termSlice(nil)}
+	a.seen = &membership{lib: l, dt: dt, bag: bag{}}
 	if capacity*capacity > indexThreshold {
 		a.seen.keys = make(map[string]struct{}, capacity)
 	}
@@ -132,7 +172,13 @@ func (a *accumulator) add(t *ast.Term) error {
 		a.terms = append(a.terms, t)
 		return nil
 	}
-	dup, err := a.seen.lib.isIn(a.seen.dt, t.Value, termSlice(a.terms))
+	if len(a.terms) == 0 {
+		// Later values are validated by comparing them with this one.
+		if _, err := a.seen.lib.key(a.seen.dt, t.Value); err != nil {
+			return err
+		}
+	}
+	dup, err := a.seen.lib.isIn(a.seen.dt, t.Value, bag{terms: a.terms})
 	if err != nil || dup {
 		return err
 	}

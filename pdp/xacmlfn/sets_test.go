@@ -33,6 +33,9 @@ func TestBagBuiltins(t *testing.T) {
 
 		{`xacml.union("string", [["a", "b"], ["b", "c"], ["a", "d"]])`, `["a", "b", "c", "d"]`},
 		{`xacml.union("string", [])`, `[]`},
+		{`xacml.union("string", [{"b", "a"}, ["a", "c"]])`, `["a", "b", "c"]`},
+		{`xacml.union("dateTime", [["garbage"]])`, undefined},
+		{`xacml.union("dateTime", [["2002-03-22T13:23:47Z"], ["garbage"]])`, undefined},
 		{`xacml.union("string", [[], []])`, `[]`},
 		{`xacml.union("x500Name", [["  cn=Anne,OU=Sun Labs, o=Sun, c=US", "  cn=AHA,OU=Sun Labs, o=Sun,c=US"], ["cn=AHA,ou=Sun Labs,o=Sun,c=US"]])`,
 			`["  cn=Anne,OU=Sun Labs, o=Sun, c=US", "  cn=AHA,OU=Sun Labs, o=Sun,c=US"]`},

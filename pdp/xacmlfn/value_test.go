@@ -70,6 +70,9 @@ func TestValue(t *testing.T) {
 		{"dateTime", "2002-01-01T00:00:00z", nil},
 		{"date", "2002-03-22-05:00", ast.String("2002-03-22-05:00")},
 		{"date", "2002-3-22", nil},
+		{"date", "-0001-02-29", ast.String("-0001-02-29")}, // 1 BCE is a leap year
+		{"date", "-0002-02-29", nil},
+		{"date", "-0005-02-29Z", ast.String("-0005-02-29Z")},
 		{"time", "24:00:00", ast.String("24:00:00")},
 		{"time", "24:00:00.5", nil},
 		{"time", "25:00:00", nil},

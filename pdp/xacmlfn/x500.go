@@ -252,7 +252,8 @@ func (p *dnParser) value() (string, error) {
 				raw = append(raw, b)
 				continue
 			}
-			if c == '"' || c == '=' || c == '<' || c == '>' {
+			// RFC 4514 requires these escaped; '=' it allows as is.
+			if c == '"' || c == '<' || c == '>' {
 				return "", fmt.Errorf("unescaped %q in value", c)
 			}
 			raw = append(raw, c)

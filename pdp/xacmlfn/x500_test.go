@@ -37,6 +37,7 @@ func TestParseX500(t *testing.T) {
 		{"cn=a  b", "cn= a b ", true},
 		{"cn=a\\,b", "cn=a\\2Cb", true},
 		{"cn=a\\,b", "cn=a,b=", false},
+		{"cn=a=b", "CN=A\\=B", true},
 		{"cn=a+cn=b", "cn=a,cn=b", false},
 		{"emailAddress=a@b.c", "E=A@B.C", true},
 		{"dc=example,dc=com", "DC=Example,DC=COM", true},
@@ -51,7 +52,7 @@ func TestParseX500(t *testing.T) {
 			t.Errorf("equalX500(%q, %q) = %v, want %v", c.a, c.b, got, c.equal)
 		}
 	}
-	for _, bad := range []string{"cn", "cn=a,", "=a", "cn=a\\", "cn=a\\zz", "cn=\"a", "cn=\"a\"b", "c n=a", "cn=#zz", "cn=a=b", "1.=a", "cn=\xff"} {
+	for _, bad := range []string{"cn", "cn=a,", "=a", "cn=a\\", "cn=a\\zz", "cn=\"a", "cn=\"a\"b", "c n=a", "cn=#zz", "cn=a<b", "1.=a", "cn=\xff"} {
 		if _, err := parseX500(bad); err == nil {
 			t.Errorf("parseX500(%q) succeeded, want an error", bad)
 		}

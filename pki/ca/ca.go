@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/verdict-authz/verdict/pki/keyfile"
 	"github.com/verdict-authz/verdict/pki/ocspresponder"
 	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/spiffeid"
@@ -108,6 +109,9 @@ func New(ctx context.Context, dir string, opts ...Option) (*CA, error) {
 func (cfg *config) validate() error {
 	if err := spiffeid.ValidateTrustDomain(cfg.trustDomain); err != nil {
 		return fmt.Errorf("ca: %w", err)
+	}
+	if cfg.keyAlgorithm == keyfile.Ed25519 {
+		return fmt.Errorf("%w: Ed25519 CA keys are not supported (OCSP clients cannot verify them)", ErrInvalidRequest)
 	}
 	if cfg.defaultLifetime < MinLifetime || cfg.maxLifetime < cfg.defaultLifetime {
 		return fmt.Errorf("%w: default %s, max %s (minimum %s)", ErrLifetime, cfg.defaultLifetime, cfg.maxLifetime, MinLifetime)

@@ -144,3 +144,5 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 	}
 	return 0
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// ServiceName is the service name in the CA server's own identity,
+// spiffe://<trust-domain>/service/ca, which clients expect.
+const ServiceName = "ca"
+
 // Endpoint paths.
 const (
 	PathSign      = "/api/v1/cfssl/sign"

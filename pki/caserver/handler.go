@@ -424,4 +424,3 @@ func (h *handler) joinToken(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ok(w, caapi.JoinTokenResult{Token: tok.Secret, Identity: tok.ID.String(), Profile: string(tok.Profile), ExpiresAt: tok.ExpiresAt})
 }
-

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verdict-authz/verdict/pki/ca"
+	"github.com/verdict-authz/verdict/pki/caapi"
 	"github.com/verdict-authz/verdict/pki/keyfile"
 	"github.com/verdict-authz/verdict/pki/renewal"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
@@ -22,12 +23,13 @@ import (
 
 // ServiceName is the identity of the CA's own serving certificate:
 // spiffe://<trust-domain>/service/ca.
-const ServiceName = "ca"
+const ServiceName = caapi.ServiceName
 
 // Server is a running HTTPS endpoint for a CA.
 type Server struct {
 	ca       *ca.CA
 	cfg      config
+	ctx      context.Context // values for shutdown; never cancelled
 	ln       net.Listener
 	http     *http.Server
 	src      *tlsconfig.Source
@@ -51,7 +53,7 @@ func New(ctx context.Context, c *ca.CA, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("caserver: %w", err)
 	}
-	s := &Server{ca: c, cfg: cfg, ln: ln, serveErr: make(chan error, 1)}
+	s := &Server{ca: c, cfg: cfg, ctx: context.WithoutCancel(ctx), ln: ln, serveErr: make(chan error, 1)}
 	if err := s.start(ctx); err != nil {
 		_ = ln.Close()
 		return nil, err
@@ -90,7 +92,7 @@ func (s *Server) start(ctx context.Context) error {
 		Handler:           NewHandler(s.ca, s.cfg.logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          tlsconfig.ServerErrorLog(ctx, s.cfg.logger, s.src),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 	}
 	tlsLn := s.tracker.Listener(s.ln, tlsconfig.ServerConfig(s.src, tlsOpts...))
 	go func() { s.serveErr <- s.http.Serve(tlsLn) }()
@@ -114,7 +116,7 @@ func (s *Server) Source() *tlsconfig.Source { return s.src }
 // renewer; it is idempotent and does not close the CA.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
 		if serr := <-s.serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
@@ -224,4 +226,3 @@ func WithLogger(l *slog.Logger) Option {
 func WithTLSOptions(opts ...tlsconfig.Option) Option {
 	return optionFunc(func(c *config) { c.tlsOptions = append(c.tlsOptions, opts...) })
 }
-

@@ -178,9 +178,6 @@ func (r *Responder) respond(ctx context.Context, id certID, nonce []byte) ([]byt
 }
 
 func (r *Responder) sign(tbs []byte) ([]byte, error) {
-	if r.hash == 0 { // Ed25519 signs the message itself.
-		return r.signer.Sign(rand.Reader, tbs, crypto.Hash(0))
-	}
 	h := r.hash.New()
 	h.Write(tbs)
 	return r.signer.Sign(rand.Reader, h.Sum(nil), r.hash)
@@ -201,7 +198,9 @@ func signatureAlgorithm(pub crypto.PublicKey) (crypto.Hash, pkix.AlgorithmIdenti
 	case *rsa.PublicKey:
 		return crypto.SHA256, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: asn1.NullRawValue}, nil
 	case ed25519.PublicKey:
-		return 0, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 3, 101, 112}}, nil
+		// Common OCSP clients (x/crypto/ocsp among them) cannot verify
+		// Ed25519 response signatures, so such a responder would be useless.
+		return 0, pkix.AlgorithmIdentifier{}, fmt.Errorf("ocspresponder: Ed25519 issuer keys are not supported by OCSP clients")
 	}
 	return 0, pkix.AlgorithmIdentifier{}, fmt.Errorf("ocspresponder: unsupported signer key %T", pub)
 }

@@ -308,4 +308,3 @@ func WithRetry(minWait, maxWait time.Duration) Option {
 		}
 	})
 }
-

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -68,9 +69,19 @@ type rejectionLogger struct {
 	cfg    config
 	mu     sync.Mutex
 	probed map[string]time.Time
+	// seen is the certificate the pooled connections were made with.
+	seen atomic.Pointer[tls.Certificate]
 }
 
 func (r *rejectionLogger) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A pooled connection keeps authenticating with the certificate of its
+	// handshake. After a renewal, drop idle connections so the next request
+	// presents the new certificate (the CA's renew endpoint, for one,
+	// checks the certificate of the connection).
+	cur := r.src.Certificate()
+	if prev := r.seen.Swap(cur); prev != nil && prev.Leaf != cur.Leaf {
+		r.base.CloseIdleConnections()
+	}
 	resp, err := r.base.RoundTrip(req)
 	if err == nil || req.Context().Err() != nil {
 		return resp, err

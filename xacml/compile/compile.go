@@ -54,7 +54,18 @@ type Attribute struct {
 // Option configures Compile.
 type Option interface{ apply(*config) }
 
-type config struct{}
+type config struct {
+	indexThreshold int
+}
+
+type indexThresholdOption int
+
+func (o indexThresholdOption) apply(c *config) { c.indexThreshold = int(o) }
+
+// WithIndexThreshold sets how many rules (or policies) a combination must
+// have before its children are reached through the target index (default
+// 16). Small combinations evaluate every child, which is cheaper.
+func WithIndexThreshold(n int) Option { return indexThresholdOption(n) }
 
 // Compile translates a checked policy tree into Rego modules. The result is
 // a pure function of the input: the same model always yields the same text.
@@ -64,6 +75,7 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 		o.apply(&cfg)
 	}
 	cc := &compiler{
+		cfg:     cfg,
 		checked: c,
 		pkgs:    map[xacml.Evaluable]string{},
 		attrs:   map[attrKey]int{},
@@ -76,11 +88,9 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 	// pkgFor appends to cc.queue while compiling children; drain it.
 	for i := 0; i < len(cc.queue); i++ {
 		e := cc.queue[i]
-		src, err := cc.compileEvaluable(e)
-		if err != nil {
+		if err := cc.compileEvaluable(e, out); err != nil {
 			return nil, err
 		}
-		out.Modules["verdict/p/"+cc.pkgs[e]+".rego"] = src
 	}
 	rootPkg := cc.pkgs[root]
 	out.Modules["verdict/main.rego"] = "package verdict.main\n\nimport rego.v1\n\n" +
@@ -99,6 +109,7 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 type attrKey struct{ cat, id, typ, issuer string }
 
 type compiler struct {
+	cfg           config
 	checked       *xacml.Checked
 	pkgs          map[xacml.Evaluable]string
 	queue         []xacml.Evaluable
@@ -157,9 +168,12 @@ func (c *compiler) attributesModule() string {
 }
 
 // compileEvaluable emits the package of one Policy or PolicySet.
-func (c *compiler) compileEvaluable(e xacml.Evaluable) (string, error) {
+func (c *compiler) compileEvaluable(e xacml.Evaluable, out *Output) error {
 	g := &pkgGen{c: c, name: c.pkgs[e], vars: map[string]string{}}
-	g.printf("package verdict.p.%s\n\nimport data.verdict.lib\nimport rego.v1\n", g.name)
+	header := "\n\nimport data.verdict.lib\nimport rego.v1\n"
+	g.pb.WriteString("package verdict.p." + g.name + header)
+	g.rb.WriteString("package verdict.r." + g.name + header)
+	g.cb.WriteString("package verdict.c." + g.name + header)
 	var err error
 	switch p := e.(type) {
 	case *xacml.Policy:
@@ -170,9 +184,16 @@ func (c *compiler) compileEvaluable(e xacml.Evaluable) (string, error) {
 		err = fmt.Errorf("unexpected policy element %T", e)
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
-	return g.b.String(), nil
+	out.Modules["verdict/p/"+g.name+".rego"] = g.pb.String()
+	if _, ok := e.(*xacml.Policy); ok {
+		out.Modules["verdict/r/"+g.name+".rego"] = g.rb.String()
+	}
+	if strings.Contains(g.cb.String(), "\ncands := ") {
+		out.Modules["verdict/c/"+g.name+".rego"] = g.cb.String()
+	}
+	return nil
 }
 
 // resolveChild returns the policy element a PolicySet child stands for.

@@ -27,6 +27,10 @@ func (g *pkgGen) expr(e xacml.Expr) (string, error) {
 		if !ok {
 			return "", posErr(x.Pos, fmt.Errorf("undefined variable %q", x.VariableID))
 		}
+		if g.out != &g.rb {
+			// Variables live in the rule package.
+			return "data.verdict.r." + g.name + "." + name, nil
+		}
 		return name, nil
 	case *xacml.Apply:
 		return g.apply(x)

@@ -12,15 +12,22 @@ import (
 type pkgGen struct {
 	c    *compiler
 	name string
-	b    strings.Builder
-	n    int
+	// pb is the element's package (verdict.p.<name>): target, combination,
+	// result. rb is its rule package (verdict.r.<name>): variables, rules
+	// and their helpers, kept apart so that the combination can reach rules
+	// by name (the target index) without a dependency cycle. cb holds the
+	// children aliases of an indexed PolicySet (verdict.c.<name>).
+	pb, rb, cb strings.Builder
+	// out is where printf writes.
+	out *strings.Builder
+	n   int
 	// vars maps a VariableId to its rule name.
 	vars map[string]string
 	// varDefs maps a VariableId to its definition, for status diagnosis.
 	varDefs map[string]*xacml.VariableDefinition
 }
 
-func (g *pkgGen) printf(format string, args ...any) { fmt.Fprintf(&g.b, format, args...) }
+func (g *pkgGen) printf(format string, args ...any) { fmt.Fprintf(g.out, format, args...) }
 
 // fresh returns a new identifier unique within the package.
 func (g *pkgGen) fresh(prefix string) string {
@@ -38,6 +45,7 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 		g.vars[v.ID] = "v" + strconv.Itoa(i)
 		g.varDefs[v.ID] = v
 	}
+	g.out = &g.rb
 	for i, v := range p.Variables {
 		term, err := g.expr(v.Expr)
 		if err != nil {
@@ -45,17 +53,30 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 		}
 		g.printf("\nv%d := x if {\n\tx := %s\n}\n", i, term)
 	}
-	if err := g.target("t", p.Target); err != nil {
-		return err
-	}
 	names := make([]string, len(p.Rules))
+	targets := make([]*xacml.Target, len(p.Rules))
 	for i, r := range p.Rules {
 		names[i] = "r" + strconv.Itoa(i)
+		targets[i] = r.Target
 		if err := g.rule(names[i], r); err != nil {
 			return err
 		}
 	}
-	g.printf("\nrs := [%s]\n", strings.Join(names, ", "))
+	indexed := g.index(names, targets)
+	g.out = &g.pb
+	if err := g.target("t", p.Target); err != nil {
+		return err
+	}
+	rpkg := "data.verdict.r." + g.name
+	if indexed {
+		g.printf("\nrs := [%s[n] | some i in %s.cands; n := %s.names[i]]\n", rpkg, rpkg, rpkg)
+	} else {
+		refs := make([]string, len(names))
+		for i, n := range names {
+			refs[i] = rpkg + "." + n
+		}
+		g.printf("\nrs := [%s]\n", strings.Join(refs, ", "))
+	}
 	g.printf("\ncomb := lib.%s(rs)\n", alg.fn)
 	if err := g.result(p.Obligations, p.Advice); err != nil {
 		return err
@@ -70,11 +91,13 @@ func (g *pkgGen) policySet(p *xacml.PolicySet) error {
 	if err != nil {
 		return posErr(p.Pos, err)
 	}
+	g.out = &g.pb
 	if err := g.target("t", p.Target); err != nil {
 		return err
 	}
-	var results, targets, pis []string
-	for _, ch := range p.Children {
+	var results, targets, pis, aliases []string
+	var childTargets []*xacml.Target
+	for i, ch := range p.Children {
 		e, err := g.c.resolveChild(ch)
 		if err != nil {
 			return posErr(p.Pos, err)
@@ -86,8 +109,30 @@ func (g *pkgGen) policySet(p *xacml.PolicySet) error {
 		results = append(results, "data.verdict.p."+pkg+".result")
 		targets = append(targets, "data.verdict.p."+pkg+".t")
 		pis = append(pis, "data.verdict.p."+pkg+".pi")
+		aliases = append(aliases, "c"+strconv.Itoa(i))
+		switch x := e.(type) {
+		case *xacml.Policy:
+			childTargets = append(childTargets, x.Target)
+		case *xacml.PolicySet:
+			childTargets = append(childTargets, x.Target)
+		}
 	}
-	g.printf("\nrs := [%s]\n", strings.Join(results, ", "))
+	indexed := false
+	if !alg.onlyOne {
+		g.out = &g.cb
+		if indexed = g.index(aliases, childTargets); indexed {
+			for i, a := range aliases {
+				g.printf("\n%s := %s\n", a, results[i])
+			}
+		}
+		g.out = &g.pb
+	}
+	if indexed {
+		cpkg := "data.verdict.c." + g.name
+		g.printf("\nrs := [%s[n] | some i in %s.cands; n := %s.names[i]]\n", cpkg, cpkg, cpkg)
+	} else {
+		g.printf("\nrs := [%s]\n", strings.Join(results, ", "))
+	}
 	if alg.onlyOne {
 		g.printf("\ncomb := lib.%s([%s], rs)\n", alg.fn, strings.Join(targets, ", "))
 	} else {

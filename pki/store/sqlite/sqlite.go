@@ -74,11 +74,10 @@ CREATE TABLE IF NOT EXISTS certificates (
 	status            TEXT NOT NULL,
 	revoked_at        INTEGER,
 	revocation_reason INTEGER,
-	pem               TEXT NOT NULL,
-	seq               INTEGER NOT NULL
+	pem               TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS certificates_status_not_after ON certificates(status, not_after);
-CREATE INDEX IF NOT EXISTS certificates_service ON certificates(service, seq);
+CREATE INDEX IF NOT EXISTS certificates_service ON certificates(service);
 CREATE TABLE IF NOT EXISTS join_tokens (
 	hash            BLOB PRIMARY KEY,
 	service         TEXT NOT NULL,
@@ -151,8 +150,8 @@ func insertCertificate(ctx context.Context, db execer, c store.Certificate) erro
 		revokedAt, reason = nanos(c.RevokedAt), c.RevocationReason
 	}
 	_, err = db.ExecContext(ctx, `INSERT INTO certificates
-		(serial, service, subject, sans, profile, not_before, not_after, status, revoked_at, revocation_reason, pem, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT MAX(seq) FROM certificates), 0) + 1)`,
+		(serial, service, subject, sans, profile, not_before, not_after, status, revoked_at, revocation_reason, pem)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		key, c.Service, c.Subject, string(js), c.Profile, nanos(c.NotBefore), nanos(c.NotAfter),
 		string(status), revokedAt, reason, string(c.PEM))
 	if err != nil {
@@ -224,7 +223,9 @@ func (s *Store) ListCertificates(ctx context.Context, f store.Filter) ([]store.C
 		q += ` AND status = ?`
 		args = append(args, string(f.Status))
 	}
-	q += ` ORDER BY seq DESC`
+	// rowid grows with every insert (rows are never deleted), so it orders
+	// by issuance.
+	q += ` ORDER BY rowid DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
@@ -286,7 +287,7 @@ func (s *Store) Revoke(ctx context.Context, serial *big.Int, at time.Time, reaso
 
 // RevokedUnexpired implements store.Store.
 func (s *Store) RevokedUnexpired(ctx context.Context, now time.Time) ([]store.Certificate, error) {
-	return s.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE status = ? AND not_after > ? ORDER BY seq`,
+	return s.query(ctx, `SELECT `+certColumns+` FROM certificates WHERE status = ? AND not_after > ? ORDER BY rowid`,
 		string(store.StatusRevoked), nanos(now))
 }
 

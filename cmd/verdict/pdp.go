@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/verdict-authz/verdict/pap/build"
+	"github.com/verdict-authz/verdict/pdp"
+	"github.com/verdict-authz/verdict/pdp/server"
+	"github.com/verdict-authz/verdict/pip"
+	"github.com/verdict-authz/verdict/pip/jsonfile"
+	"github.com/verdict-authz/verdict/token"
+	"github.com/verdict-authz/verdict/xacml"
+)
+
+// runPDPServe implements contract 2: a remote PDP serving compiled policy
+// files over AuthZEN, Connect, gRPC and Envoy ext_authz until SIGINT or
+// SIGTERM.
+func runPDPServe(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet("pdp serve", env.stderr)
+	configPath := fs.String("config", "", "PDP configuration file (YAML)")
+	httpAddr := fs.String("http", "", "HTTP listen address (overrides listen.http)")
+	grpcAddr := fs.String("grpc", "", "gRPC listen address (overrides listen.grpc)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *configPath == "" {
+		fs.Usage()
+		return exitf(2, "usage: verdict pdp serve --config FILE [--http ADDR] [--grpc ADDR]")
+	}
+	cfg, err := loadPDPConfig(*configPath)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	if *httpAddr != "" {
+		cfg.Listen.HTTP = *httpAddr
+	}
+	if *grpcAddr != "" {
+		cfg.Listen.GRPC = *grpcAddr
+	}
+	if err := cfg.check(); err != nil {
+		return exitf(2, "%s: %v", *configPath, err)
+	}
+	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
+	p, err := newPDP(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	var hl, gl net.Listener
+	if cfg.Listen.HTTP != "" {
+		if hl, err = net.Listen("tcp", cfg.Listen.HTTP); err != nil {
+			return fmt.Errorf("listen http: %w", err)
+		}
+	}
+	if cfg.Listen.GRPC != "" {
+		if gl, err = net.Listen("tcp", cfg.Listen.GRPC); err != nil {
+			if hl != nil {
+				hl.Close()
+			}
+			return fmt.Errorf("listen grpc: %w", err)
+		}
+	}
+	logger.Info("listening", "http", addrOf(hl), "grpc", addrOf(gl), "policy", p.policy, "revision", p.revision)
+	if err := p.server.Serve(ctx, hl, gl); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// addrOf is a listener's bound address for the listening line ("off" when
+// that protocol is not served).
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+// pdpConfig is the YAML configuration of contract 2. Paths are relative to
+// the configuration file's directory (resolved by loadPDPConfig).
+type pdpConfig struct {
+	Listen struct {
+		HTTP string `yaml:"http"`
+		GRPC string `yaml:"grpc"`
+	} `yaml:"listen"`
+	TLS *struct {
+		Cert     string `yaml:"cert"`
+		Key      string `yaml:"key"`
+		ClientCA string `yaml:"client_ca"`
+	} `yaml:"tls"`
+	InsecurePlaintext bool `yaml:"insecure_plaintext"`
+	// Policies are files or directories of XACML XML or YAML policies.
+	Policies stringOrList `yaml:"policies"`
+	// Root names the root policy when more than one is unreferenced.
+	Root string `yaml:"root"`
+	// Service names the protected service in logs and decisions.
+	Service string `yaml:"service"`
+	// Bundle is the alternative to Policies: follow a service's bundles.
+	Bundle *struct {
+		NATS        string `yaml:"nats"`
+		Service     string `yaml:"service"`
+		TrustedKeys string `yaml:"trusted_keys"`
+	} `yaml:"bundle"`
+	PIPs []pipConfig `yaml:"pips"`
+	// Token turns bearer JWTs (ext_authz, DecisionService bearer_token)
+	// into subject attributes.
+	Token *tokenConfig `yaml:"token"`
+	// BaseURL is the public URL advertised in the AuthZEN metadata.
+	BaseURL string `yaml:"base_url"`
+}
+
+// pipConfig is one entry of pips:.
+type pipConfig struct {
+	Type string `yaml:"type"`
+	File string `yaml:"file"`
+	Key  struct {
+		Category  string `yaml:"category"`
+		Attribute string `yaml:"attribute"`
+	} `yaml:"key"`
+	// Category of the attributes supplied, when not the key's.
+	Category string `yaml:"category"`
+	// EntityType is the AuthZEN type of the entities, for the search APIs.
+	EntityType string `yaml:"entity_type"`
+}
+
+// tokenConfig configures bearer-token validation.
+type tokenConfig struct {
+	JWKS       string       `yaml:"jwks"`
+	Issuer     stringOrList `yaml:"issuer"`
+	Audience   stringOrList `yaml:"audience"`
+	Algorithms stringOrList `yaml:"algorithms"`
+}
+
+// stringOrList accepts "a" as well as [a, b].
+type stringOrList []string
+
+func (s *stringOrList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = []string{n.Value}
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	*s = l
+	return nil
+}
+
+// loadPDPConfig reads the configuration strictly (an unknown key is an
+// error: a misspelt tls: must not silently serve plaintext) and makes its
+// paths absolute.
+func loadPDPConfig(path string) (*pdpConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	cfg := &pdpConfig{}
+	if err := dec.Decode(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) && !strings.Contains(*p, "://") {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range cfg.Policies {
+		rel(&cfg.Policies[i])
+	}
+	if cfg.TLS != nil {
+		rel(&cfg.TLS.Cert)
+		rel(&cfg.TLS.Key)
+		rel(&cfg.TLS.ClientCA)
+	}
+	if cfg.Bundle != nil {
+		rel(&cfg.Bundle.TrustedKeys)
+	}
+	for i := range cfg.PIPs {
+		rel(&cfg.PIPs[i].File)
+	}
+	if cfg.Token != nil {
+		rel(&cfg.Token.JWKS)
+	}
+	return cfg, nil
+}
+
+// check validates what can be checked before loading anything.
+func (c *pdpConfig) check() error {
+	switch {
+	case c.Listen.HTTP == "" && c.Listen.GRPC == "":
+		return errors.New("listen: give an http or a grpc address")
+	case c.TLS == nil && !c.InsecurePlaintext:
+		return errors.New("tls: required (cert and key), unless insecure_plaintext: true on loopback addresses")
+	case c.TLS != nil && c.InsecurePlaintext:
+		return errors.New("tls and insecure_plaintext: choose one")
+	case c.TLS != nil && (c.TLS.Cert == "" || c.TLS.Key == ""):
+		return errors.New("tls: cert and key are required")
+	case c.Bundle != nil && len(c.Policies) > 0:
+		return errors.New("policies and bundle: choose one")
+	case c.Bundle != nil:
+		return errors.New("bundle: following bundles from NATS is not yet supported by verdict pdp serve; configure policies: instead")
+	case len(c.Policies) == 0:
+		return errors.New("policies: give policy files or directories")
+	}
+	if c.InsecurePlaintext {
+		for _, a := range []string{c.Listen.HTTP, c.Listen.GRPC} {
+			if a == "" {
+				continue
+			}
+			if err := server.CheckLoopback(a); err != nil {
+				return fmt.Errorf("insecure_plaintext: %w", err)
+			}
+		}
+	}
+	for i, p := range c.PIPs {
+		if p.Type != "json-file" {
+			return fmt.Errorf("pips[%d]: unknown type %q (want json-file)", i, p.Type)
+		}
+		if p.File == "" || p.Key.Category == "" || p.Key.Attribute == "" {
+			return fmt.Errorf("pips[%d]: json-file needs file and key {category, attribute}", i)
+		}
+	}
+	if t := c.Token; t != nil && (t.JWKS == "" || len(t.Issuer) == 0 || len(t.Audience) == 0) {
+		return errors.New("token: jwks, issuer and audience are required")
+	}
+	return nil
+}
+
+// runningPDP is everything runPDPServe builds from a configuration.
+type runningPDP struct {
+	server   *server.Server
+	engine   *pdp.Engine
+	pips     *pip.Set
+	policy   string
+	revision uint64
+	closers  []func() error
+}
+
+// Close releases what the PDP holds (the server, a JWKS refresher).
+func (p *runningPDP) Close() error {
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	p.closers = nil
+	return errors.Join(errs...)
+}
+
+// newPDP compiles the policies, builds the PIPs, the engine and the server.
+// Configuration problems are exit code 2, as for the other commands.
+func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningPDP, error) {
+	policies, err := xacml.LoadPaths(cfg.Policies...)
+	if err != nil {
+		return nil, exitf(2, "%s", firstError(err))
+	}
+	compiled, err := build.CompileRoot(policies, cfg.Root)
+	if err != nil {
+		return nil, exitf(2, "%s", firstError(err))
+	}
+	p := &runningPDP{policy: compiled.Output.RootID}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+
+	var sources []pip.Source
+	opts := []server.Option{server.WithLogger(logger)}
+	for i, pc := range cfg.PIPs {
+		cat, err := pip.ParseCategory(pc.Key.Category)
+		if err != nil {
+			return nil, exitf(2, "pips[%d].key.category: %v", i, err)
+		}
+		jopts := []jsonfile.Option{jsonfile.WithLogger(logger)}
+		if pc.Category != "" {
+			supplied, err := pip.ParseCategory(pc.Category)
+			if err != nil {
+				return nil, exitf(2, "pips[%d].category: %v", i, err)
+			}
+			jopts = append(jopts, jsonfile.WithCategory(supplied))
+		}
+		prov, err := jsonfile.New(pc.File, pip.AttributeRef{Category: cat, ID: pc.Key.Attribute}, jopts...)
+		if err != nil {
+			return nil, exitf(2, "pips[%d]: %v", i, err)
+		}
+		name := fmt.Sprintf("json-file[%d]:%s", i, filepath.Base(pc.File))
+		sources = append(sources, pip.Source{Name: name, Provider: pip.Wrap(prov, pip.WithName(name), pip.WithLogger(logger))})
+		if pc.EntityType != "" {
+			opts = append(opts, server.WithEntityType(name, pc.EntityType))
+		}
+	}
+	if p.pips, err = pip.NewSet(sources...); err != nil {
+		return nil, exitf(2, "pips: %v", err)
+	}
+	p.engine = pdp.New(pdp.WithLogger(logger), pdp.WithPIPs(p.pips))
+	if err := p.engine.Activate(ctx, compiled.EnginePolicy(cfg.Service, 0)); err != nil {
+		return nil, fmt.Errorf("activate compiled policy: %w", err)
+	}
+
+	lits := policyLiterals(compiled.Checked)
+	opts = append(opts,
+		server.WithPIPs(p.pips),
+		server.WithActionNames(lits.actions),
+		server.WithKnownTypes(pdp.CategorySubject, lits.subjectTypes...),
+		server.WithKnownTypes(pdp.CategoryResource, lits.resourceTypes...),
+	)
+	if cfg.BaseURL != "" {
+		opts = append(opts, server.WithBaseURL(cfg.BaseURL))
+	}
+	if cfg.InsecurePlaintext {
+		opts = append(opts, server.WithInsecurePlaintext())
+	} else {
+		tc, err := serverTLSConfig(cfg)
+		if err != nil {
+			return nil, exitf(2, "tls: %v", err)
+		}
+		opts = append(opts, server.WithTLS(tc))
+	}
+	if cfg.Token != nil {
+		v, closeKeys, err := newTokenValidator(ctx, cfg.Token, logger)
+		if err != nil {
+			return nil, exitf(2, "token: %v", err)
+		}
+		p.closers = append(p.closers, closeKeys)
+		opts = append(opts, server.WithTokenValidator(v))
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts = append(opts, server.WithRegistry(reg))
+	if p.server, err = server.New(p.engine, opts...); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, p.server.Close)
+	ok = true
+	return p, nil
+}
+
+// serverTLSConfig loads the certificate, key and client CA of tls:.
+func serverTLSConfig(cfg *pdpConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
+	if err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLS.ClientCA != "" {
+		pem, err := os.ReadFile(cfg.TLS.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client_ca %s: no PEM certificate found", cfg.TLS.ClientCA)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// tokenValidator adapts token.Verifier to server.TokenValidator: claims
+// become attributes as DESIGN.md's table says (Claims.Attributes).
+type tokenValidator struct{ v *token.Verifier }
+
+func (t tokenValidator) Validate(ctx context.Context, raw string) (map[string][]any, error) {
+	c, err := t.v.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	return c.Attributes(), nil
+}
+
+// newTokenValidator builds a verifier over a JWKS file or https URL; the
+// returned function stops its background refresh.
+func newTokenValidator(ctx context.Context, tc *tokenConfig, logger *slog.Logger) (server.TokenValidator, func() error, error) {
+	var f token.Fetcher
+	if strings.Contains(tc.JWKS, "://") {
+		hf, err := token.NewHTTPFetcher(tc.JWKS, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		f = hf
+	} else {
+		f = token.NewFileFetcher(tc.JWKS)
+	}
+	keys, err := token.NewKeySet(ctx, f, token.WithLogger(logger))
+	if err != nil {
+		return nil, nil, err
+	}
+	vopts := []token.VerifierOption{token.WithIssuer(tc.Issuer...), token.WithAudience(tc.Audience...)}
+	if len(tc.Algorithms) > 0 {
+		vopts = append(vopts, token.WithAlgorithms(tc.Algorithms...))
+	}
+	v, err := token.NewVerifier(keys, vopts...)
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	return tokenValidator{v}, keys.Close, nil
+}

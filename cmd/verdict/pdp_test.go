@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/verdict-authz/verdict/integration/conformance"
+	"github.com/verdict-authz/verdict/pap/build"
+	"github.com/verdict-authz/verdict/xacml"
+)
+
+const todoConfig = "../../policies/authzen-todo/pdp.yaml"
+
+// lockedBuffer is an io.Writer safe for the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var listeningLine = regexp.MustCompile(`listening http=(\S+) grpc=(\S+)`)
+
+// serving is `verdict pdp serve` running in this process through run.
+type serving struct {
+	httpAddr, grpcAddr string
+	stderr             *lockedBuffer
+	stop               func() int
+}
+
+// serveCommand runs `verdict pdp serve ARGS...` and waits for the
+// listening line; stop cancels it (as SIGTERM does) and returns the exit
+// code.
+func serveCommand(t *testing.T, args ...string) *serving {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	env := &cliEnv{stdin: strings.NewReader(""), stdout: &lockedBuffer{}, stderr: stderr}
+	code := make(chan int, 1)
+	go func() { code <- run(ctx, env, append([]string{"pdp", "serve"}, args...)) }()
+	s := &serving{stderr: stderr}
+	var once sync.Once
+	exit := -1
+	s.stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case exit = <-code:
+			case <-time.After(20 * time.Second):
+				t.Error("pdp serve did not stop after cancel")
+			}
+		})
+		return exit
+	}
+	t.Cleanup(func() { s.stop() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := listeningLine.FindStringSubmatch(stderr.String()); m != nil {
+			s.httpAddr, s.grpcAddr = m[1], m[2]
+			if n := strings.Count(stderr.String(), "listening http="); n != 1 {
+				t.Fatalf("%d listening lines", n)
+			}
+			return s
+		}
+		select {
+		case c := <-code:
+			t.Fatalf("pdp serve exited with %d before listening: %s", c, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening line: %s", stderr.String())
+		}
+	}
+}
+
+// todoVectors are the AuthZEN Todo interop vectors.
+type todoVectors struct {
+	Evaluation []struct {
+		Request  json.RawMessage `json:"request"`
+		Expected bool            `json:"expected"`
+	} `json:"evaluation"`
+	Evaluations []struct {
+		Request  json.RawMessage `json:"request"`
+		Expected []struct {
+			Decision bool `json:"decision"`
+		} `json:"expected"`
+	} `json:"evaluations"`
+}
+
+// runTodoVectors posts every vector to base and fails t for each wrong
+// answer; it returns how many passed out of how many.
+func runTodoVectors(t *testing.T, base string) (pass, total int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(conformance.Dir(t), "authzen", "todo-1.0-decisions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v todoVectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	postJSON := func(path string, body []byte, into any) {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: HTTP %d", path, resp.StatusCode)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range v.Evaluation {
+		total++
+		var got struct{ Decision *bool }
+		postJSON("/access/v1/evaluation", e.Request, &got)
+		if got.Decision == nil || *got.Decision != e.Expected {
+			t.Errorf("evaluation %s: got %v, want %v", e.Request, got.Decision, e.Expected)
+			continue
+		}
+		pass++
+	}
+	for _, e := range v.Evaluations {
+		total++
+		var got struct {
+			Evaluations []struct{ Decision bool }
+		}
+		postJSON("/access/v1/evaluations", e.Request, &got)
+		var want, have []bool
+		for _, x := range e.Expected {
+			want = append(want, x.Decision)
+		}
+		for _, x := range got.Evaluations {
+			have = append(have, x.Decision)
+		}
+		if !reflect.DeepEqual(have, want) {
+			t.Errorf("evaluations %s: got %v, want %v", e.Request, have, want)
+			continue
+		}
+		pass++
+	}
+	return pass, total
+}
+
+// TestPDPServeTodo runs the 43 Todo vectors over HTTP against
+// `verdict pdp serve --config policies/authzen-todo/pdp.yaml`.
+func TestPDPServeTodo(t *testing.T) {
+	s := serveCommand(t, "--config", todoConfig, "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0")
+	pass, total := runTodoVectors(t, "http://"+s.httpAddr)
+	if total != 43 || pass != total {
+		t.Fatalf("%d/%d Todo vectors", pass, total)
+	}
+	t.Logf("%d/%d Todo vectors", pass, total)
+	if code := s.stop(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM: %s", code, s.stderr.String())
+	}
+	if !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Fatalf("no clean stop logged: %s", s.stderr.String())
+	}
+	if _, err := net.DialTimeout("tcp", s.httpAddr, time.Second); err == nil {
+		t.Fatal("still listening after shutdown")
+	}
+}
+
+// TestPDPTodoInProcess builds the PDP of the Todo configuration with the
+// same wiring as pdp serve and serves it on loopback ports it opened.
+func TestPDPTodoInProcess(t *testing.T) {
+	cfg, err := loadPDPConfig(todoConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := newPDP(ctx, cfg, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.server.Serve(ctx, ln, nil) }()
+	pass, total := runTodoVectors(t, "http://"+ln.Addr().String())
+	if total != 43 || pass != total {
+		t.Fatalf("%d/%d Todo vectors", pass, total)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTodoPolicyLiterals(t *testing.T) {
+	policies, err := xacml.LoadPaths("../../policies/authzen-todo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(policies) != 1 {
+		t.Fatalf("the folder holds one policy besides pdp.yaml and users.json, loaded %d", len(policies))
+	}
+	compiled, err := build.CompileRoot(policies, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := policyLiterals(compiled.Checked)
+	want := []string{"can_create_todo", "can_delete_todo", "can_read_todos", "can_read_user", "can_update_todo"}
+	if !reflect.DeepEqual(got.actions, want) {
+		t.Fatalf("actions = %v, want %v", got.actions, want)
+	}
+	if len(got.subjectTypes) != 0 || len(got.resourceTypes) != 0 {
+		t.Fatalf("the Todo policy names no entity types: %+v", got)
+	}
+}
+
+func TestPDPServeConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	policy, err := os.ReadFile("../../policies/authzen-todo/todo.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("todo.xml", string(policy))
+	write("broken.xml.txt", "")
+	write("users.json", `{"u1": {"email": "u1@x"}}`)
+	tests := []struct {
+		name, config string
+		args         []string
+		msg          string
+	}{
+		{"plaintext on all interfaces", "listen: {http: ':8181'}\ninsecure_plaintext: true\npolicies: [todo.xml]\n", nil, "insecure plaintext is only allowed on loopback"},
+		{"plaintext on a public address from the flag", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\n", []string{"--grpc", "0.0.0.0:0"}, "insecure plaintext is only allowed on loopback"},
+		{"no tls", "listen: {http: 127.0.0.1:0}\npolicies: [todo.xml]\n", nil, "tls: required"},
+		{"tls and plaintext", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "choose one"},
+		{"bundle", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo, trusted_keys: keys.json}\n", nil, "not yet supported"},
+		{"misspelt key", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicy: [todo.xml]\n", nil, "field policy not found"},
+		{"no policies", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\n", nil, "policies: give policy files"},
+		{"missing policy file", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [nope.xml]\n", nil, "nope.xml"},
+		{"unknown pip type", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\npips: [{type: ldap}]\n", nil, `unknown type "ldap"`},
+		{"bad pip category", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\npips: [{type: json-file, file: users.json, key: {category: nowhere, attribute: id}}]\n", nil, "unknown attribute category"},
+		{"missing pip file", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\npips: [{type: json-file, file: gone.json, key: {category: subject, attribute: id}}]\n", nil, "gone.json"},
+		{"missing tls files", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "a.pem"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := write("pdp.yaml", tc.config)
+			var stderr bytes.Buffer
+			env := &cliEnv{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr}
+			code := run(context.Background(), env, append([]string{"pdp", "serve", "--config", cfg}, tc.args...))
+			if code != 2 {
+				t.Fatalf("exit %d, want 2: %s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.msg) {
+				t.Fatalf("stderr %q does not contain %q", stderr.String(), tc.msg)
+			}
+			if strings.Contains(stderr.String(), "listening") {
+				t.Fatal("served despite the error")
+			}
+		})
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), &cliEnv{stderr: &stderr, stdout: &bytes.Buffer{}}, []string{"pdp", "serve"}); code != 2 || !strings.Contains(stderr.String(), "usage: verdict pdp serve --config FILE") {
+		t.Fatalf("no --config: exit %d: %s", code, stderr.String())
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
