@@ -324,6 +324,8 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		server.WithActionNames(lits.actions),
 		server.WithKnownTypes(pdp.CategorySubject, lits.subjectTypes...),
 		server.WithKnownTypes(pdp.CategoryResource, lits.resourceTypes...),
+		server.WithPolicyEntityIDs(pdp.CategorySubject, lits.subjectIDs...),
+		server.WithPolicyEntityIDs(pdp.CategoryResource, lits.resourceIDs...),
 	)
 	if cfg.BaseURL != "" {
 		opts = append(opts, server.WithBaseURL(cfg.BaseURL))

@@ -195,10 +195,8 @@ token: {jwks: ` + tf.jwksPath + `, issuer: https://id.example, audience: verdict
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Now().UTC()
 			var tok string
-			claims := jwt.MapClaims{}
 			if tc.sub != "" {
-				claims = jwt.MapClaims{"iss": "https://id.example", "aud": "verdict-pdp", "sub": tc.sub, "scope": tc.scope, "exp": now.Add(time.Hour).Unix()}
-				tok = tf.sign(t, claims)
+				tok = tf.sign(t, jwt.MapClaims{"iss": "https://id.example", "aud": "verdict-pdp", "sub": tc.sub, "scope": tc.scope, "exp": now.Add(time.Hour).Unix()})
 			}
 			got := map[string]string{}
 

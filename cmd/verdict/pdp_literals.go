@@ -8,23 +8,26 @@ import (
 )
 
 const (
-	xsString           = "http://www.w3.org/2001/XMLSchema#string"
-	actionIDAttributeV = "urn:oasis:names:tc:xacml:1.0:action:action-id"
+	xsString      = "http://www.w3.org/2001/XMLSchema#string"
+	xacmlActionID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
+	xacmlSubject  = "urn:oasis:names:tc:xacml:1.0:subject:subject-id"
+	xacmlResource = "urn:oasis:names:tc:xacml:1.0:resource:resource-id"
 )
 
 // literals are the string values a policy compares with the AuthZEN
-// identifiers: the candidates of the Action Search API and the entity
-// types the policy knows (so that a search for an unknown type is empty).
+// identifiers: the candidates of the Action Search API, the entity types
+// the policy knows (so that a search for an unknown type is empty) and the
+// entity ids it names (search candidates when no PIP lists entities).
 type literals struct {
-	actions, subjectTypes, resourceTypes []string
+	actions, subjectTypes, resourceTypes, subjectIDs, resourceIDs []string
 }
 
 // policyLiterals walks the checked policy tree from its root (following
 // references) and collects string literals compared with the action
-// "name" (or action-id), subject "type" and resource "type" attributes:
-// in Match elements, and in Apply calls that take both the designator
-// (directly or inside a one-argument call such as one-and-only) and the
-// literal (directly or inside a bag constructor).
+// "name" (or action-id), the subject and resource "type" and "id" (or
+// subject-id, resource-id) attributes: in Match elements, and in Apply
+// calls that take both the designator (directly or inside a call such as
+// one-and-only) and the literal (directly or inside a bag constructor).
 func policyLiterals(c *xacml.Checked) literals {
 	w := &literalWalker{checked: c, seen: map[xacml.Evaluable]bool{}, found: map[[2]string][]string{}}
 	w.evaluable(c.Root)
@@ -37,9 +40,11 @@ func policyLiterals(c *xacml.Checked) literals {
 		return slices.Compact(out)
 	}
 	return literals{
-		actions:       get(pdp.CategoryAction, "name", actionIDAttributeV),
+		actions:       get(pdp.CategoryAction, "name", xacmlActionID),
 		subjectTypes:  get(pdp.CategorySubject, "type"),
 		resourceTypes: get(pdp.CategoryResource, "type"),
+		subjectIDs:    get(pdp.CategorySubject, "id", xacmlSubject),
+		resourceIDs:   get(pdp.CategoryResource, "id", xacmlResource),
 	}
 }
 

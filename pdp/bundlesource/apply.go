@@ -128,11 +128,9 @@ func (s *Source) applyArchive(data []byte, want *Pointer) error {
 		return fmt.Errorf("%w: pointer promised revision %d (%s), object holds revision %d (%s)",
 			bundle.ErrDigest, want.Revision, want.Digest, m.Revision, b.Digest())
 	}
-	if err := s.activate(b); err != nil {
+	if err := s.activate(b, start); err != nil {
 		return fmt.Errorf("activating %s revision %d: %w", m.Service, m.Revision, err)
 	}
-	s.metrics.activation.Observe(time.Since(start).Seconds())
-	s.metrics.bundles.WithLabelValues(resultApplied).Inc()
 	s.log.Info("bundle active", "revision", m.Revision, "digest", b.Digest(), "took", time.Since(start))
 	s.persist(b)
 	s.publishHeartbeat(false)

@@ -197,20 +197,19 @@ func (s *Source) loadLastKnownGood() {
 		return
 	}
 	if err == nil {
-		err = s.activate(b)
+		err = s.activate(b, start)
 	}
 	if err != nil {
 		s.log.Warn("last-known-good bundle refused", "err", err)
 		s.setError(fmt.Errorf("last-known-good bundle: %w", err))
 		return
 	}
-	s.metrics.activation.Observe(time.Since(start).Seconds())
 	s.log.Info("last-known-good bundle active", "revision", b.Manifest().Revision, "digest", b.Digest())
 }
 
 // activate compiles b into the engine and makes it the state heartbeats
-// report.
-func (s *Source) activate(b *bundle.Bundle) error {
+// report; start is when its verification began, for the activation time.
+func (s *Source) activate(b *bundle.Bundle, start time.Time) error {
 	p, err := pdp.PolicyFromBundle(b)
 	if err != nil {
 		return err
@@ -219,12 +218,14 @@ func (s *Source) activate(b *bundle.Bundle) error {
 		return err
 	}
 	m := b.Manifest()
+	s.metrics.activation.Observe(time.Since(start).Seconds())
+	s.metrics.bundles.WithLabelValues(resultApplied).Inc()
+	s.metrics.revision.Set(float64(m.Revision))
 	s.mu.Lock()
 	s.state = state{revision: m.Revision, digest: b.Digest()}
 	s.signalLocked()
 	s.mu.Unlock()
 	s.readyOnce()
-	s.metrics.revision.Set(float64(m.Revision))
 	return nil
 }
 
@@ -304,7 +305,9 @@ func (s *Source) Close() error {
 		s.cancel()
 		s.wg.Wait()
 		s.publishHeartbeat(true)
-		_ = s.nc.FlushTimeout(time.Second)
+		if s.nc.IsConnected() {
+			_ = s.nc.FlushTimeout(time.Second)
+		}
 		s.metrics.unregister(s.cfg.registerer)
 		s.mu.Lock()
 		s.closed = true

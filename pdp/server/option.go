@@ -28,7 +28,7 @@ const (
 	DefaultRequestTimeout = 5 * time.Second
 	// DefaultMaxInFlight bounds the requests decided at once; more wait
 	// for a slot until their deadline.
-	DefaultMaxInFlight = 1024
+	DefaultMaxInFlight = 256
 	// DefaultSearchPageSize and DefaultMaxSearchPageSize bound a search page.
 	DefaultSearchPageSize    = 100
 	DefaultMaxSearchPageSize = 1000
@@ -47,6 +47,7 @@ type config struct {
 	actions         []string
 	sourceTypes     map[string]string
 	knownTypes      map[string][]string
+	policyIDs       map[string][]string
 	validator       TokenValidator
 	tls             *tls.Config
 	plaintext       bool
@@ -68,6 +69,7 @@ func newConfig(opts []Option) config {
 		logger:          slog.New(slog.DiscardHandler),
 		sourceTypes:     map[string]string{},
 		knownTypes:      map[string][]string{},
+		policyIDs:       map[string][]string{},
 		maxBytes:        DefaultMaxRequestBytes,
 		maxBatch:        DefaultMaxBatch,
 		timeout:         DefaultRequestTimeout,
@@ -131,6 +133,14 @@ func WithEntityType(source, typ string) Option {
 // nothing instead of every untyped entity.
 func WithKnownTypes(category string, types ...string) Option {
 	return optionFunc(func(c *config) { c.knownTypes[category] = append(c.knownTypes[category], types...) })
+}
+
+// WithPolicyEntityIDs declares entity ids the policy names for category (a
+// full category URN), such as subjects it grants by id. When no PIP lists
+// entities of that category, they are the search candidates, and an id
+// outside them is unknown to searches; with a lister they are not used.
+func WithPolicyEntityIDs(category string, ids ...string) Option {
+	return optionFunc(func(c *config) { c.policyIDs[category] = append(c.policyIDs[category], ids...) })
 }
 
 // WithTokenValidator lets ext_authz and the DecisionService bearer_token

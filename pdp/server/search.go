@@ -184,13 +184,15 @@ type lister struct {
 }
 
 // listers returns the sources that enumerate entities of category keyed
-// by their "id", in the set's order.
+// by their "id", in the set's order; without any, the ids the policy
+// names (WithPolicyEntityIDs), if any.
 func (s *Server) listers(category string) []lister {
-	if s.cfg.pips == nil {
-		return nil
-	}
 	var out []lister
-	for _, src := range s.cfg.pips.Sources() {
+	var sources []pip.Source
+	if s.cfg.pips != nil {
+		sources = s.cfg.pips.Sources()
+	}
+	for _, src := range sources {
 		d := src.Description
 		if d.SuppliedCategory() != category || d.Key.Category != category || d.Key.ID != "id" {
 			continue
@@ -201,7 +203,45 @@ func (s *Server) listers(category string) []lister {
 		}
 		out = append(out, lister{name: src.Name, lister: l, typ: s.cfg.sourceTypes[src.Name]})
 	}
+	if len(out) == 0 && len(s.cfg.policyIDs[category]) > 0 {
+		out = append(out, lister{name: "policy", lister: newStaticLister(category, s.cfg.policyIDs[category])})
+	}
 	return out
+}
+
+// staticLister lists a fixed set of entity ids without attributes.
+type staticLister struct {
+	category string
+	keys     []string
+}
+
+func newStaticLister(category string, ids []string) staticLister {
+	keys := slices.Clone(ids)
+	sort.Strings(keys)
+	return staticLister{category: category, keys: slices.Compact(keys)}
+}
+
+// List implements pip.Lister.
+func (l staticLister) List(_ context.Context, q pip.ListQuery) (pip.Page, error) {
+	if q.Category != l.category {
+		return pip.Page{}, fmt.Errorf("%w: %q", pip.ErrWrongCategory, q.Category)
+	}
+	start := sort.SearchStrings(l.keys, q.After)
+	if start < len(l.keys) && l.keys[start] == q.After {
+		start++
+	}
+	end := len(l.keys)
+	if q.Limit > 0 && start+q.Limit < end {
+		end = start + q.Limit
+	}
+	var page pip.Page
+	for _, k := range l.keys[start:end] {
+		page.Entities = append(page.Entities, pip.Entity{Key: k})
+	}
+	if end < len(l.keys) && end > start {
+		page.Next = l.keys[end-1]
+	}
+	return page, nil
 }
 
 // listPage is how many entities a search asks a lister for at once.

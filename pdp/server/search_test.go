@@ -226,3 +226,36 @@ func TestSearchKnownTypes(t *testing.T) {
 		t.Fatalf("a known type: %v", g)
 	}
 }
+
+func TestSearchPolicyEntityIDs(t *testing.T) {
+	set := testPIPs(t)
+	subj := "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
+	r := startEngine(t, testEngine(t, set), server.WithInsecurePlaintext(),
+		server.WithActionNames([]string{"read", "write"}),
+		server.WithPolicyEntityIDs(subj, "zed", "alice", "bob", "alice"),
+		server.WithKnownTypes(subj, "user"))
+	readers := obj{"subject": obj{"type": "user"}, "action": action("read"), "resource": resource("record-1")}
+	if g := ids(t, post(t, r.base+server.PathSearchSubject, readers)); !reflect.DeepEqual(g, []string{"alice", "bob", "zed"}) {
+		t.Fatalf("candidates from the policy = %v", g)
+	}
+	if got, pages := walk(t, r.base+server.PathSearchSubject, readers, 1); !reflect.DeepEqual(got, []string{"alice", "bob", "zed"}) || pages != 3 {
+		t.Fatalf("paging the policy's ids: %v in %d pages", got, pages)
+	}
+	readers["subject"] = obj{"type": "spaceship"}
+	if g := ids(t, post(t, r.base+server.PathSearchSubject, readers)); len(g) != 0 {
+		t.Fatalf("an unknown type: %v", g)
+	}
+	if g := ids(t, post(t, r.base+server.PathSearchAction, obj{"subject": subject("nonexistent-user"), "resource": resource("record-1")})); len(g) != 0 {
+		t.Fatalf("an id the policy does not name: %v", g)
+	}
+	if g := ids(t, post(t, r.base+server.PathSearchAction, obj{"subject": subject("alice"), "resource": resource("record-1")})); !reflect.DeepEqual(g, []string{"read", "write"}) {
+		t.Fatalf("actions of a named subject: %v", g)
+	}
+
+	// A PIP that lists subjects takes precedence.
+	r = startEngine(t, testEngine(t, set), server.WithInsecurePlaintext(), server.WithPIPs(set), server.WithPolicyEntityIDs(subj, "zed"))
+	readers["subject"] = obj{"type": "user"}
+	if g := ids(t, post(t, r.base+server.PathSearchSubject, readers)); !reflect.DeepEqual(g, []string{"alice", "bob", "carol", "dave", "erin"}) {
+		t.Fatalf("with a lister: %v", g)
+	}
+}

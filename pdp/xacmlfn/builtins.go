@@ -85,6 +85,8 @@ func Options(opts ...Option) []func(*rego.Rego) {
 		rego.Function3(d.regexpMatch, l.regexpMatchBuiltin),
 		rego.Function2(d.x500Match, x500MatchBuiltin),
 		rego.Function2(d.rfc822Match, rfc822MatchBuiltin),
+		rego.Function3(d.dArith, dArithBuiltin),
+		rego.Function2(d.dUnary, dUnaryBuiltin),
 	}
 }
 
@@ -97,7 +99,7 @@ func Declarations() []*ast.Builtin {
 		d.eq, d.cmp, d.isIn, d.intersection, d.union, d.subset, d.setEquals,
 		d.atLeastOne, d.idiv, d.imod, d.round, d.toInteger, d.fromString,
 		d.toString, d.substring, d.timeInRange, d.dateAdd, d.regexpMatch,
-		d.x500Match, d.rfc822Match,
+		d.x500Match, d.rfc822Match, d.dArith, d.dUnary,
 	}
 	out := make([]*ast.Builtin, len(fns))
 	for i, f := range fns {
@@ -116,6 +118,7 @@ type decls struct {
 	eq, cmp, isIn, intersection, union, subset, setEquals, atLeastOne *rego.Function
 	idiv, imod, round, toInteger, fromString, toString, substring     *rego.Function
 	timeInRange, dateAdd, regexpMatch, x500Match, rfc822Match         *rego.Function
+	dArith, dUnary                                                    *rego.Function
 }
 
 func declarations() decls {
@@ -156,6 +159,10 @@ func declarations() decls {
 		regexpMatch: fn(nameRegexpMatch, "XACML <t>-regexp-match (XPath fn:matches, unanchored)", boolean, typ, str("pattern"), str("v")),
 		x500Match:   fn(nameX500Match, "XACML x500Name-match: a is a terminal sequence of b's RDNs", boolean, str("a"), str("b")),
 		rfc822Match: fn(nameRFC822Match, "XACML rfc822Name-match", boolean, str("pattern"), str("name")),
+		dArith: fn(nameDArith, "XACML double-add/subtract/multiply/divide (op), specials included",
+			types.Named("result", types.NewAny(types.N, types.S)), str("op"), val("a"), val("b")),
+		dUnary: fn(nameDUnary, "XACML double-abs and floor (op), specials included",
+			types.Named("result", types.NewAny(types.N, types.S)), str("op"), val("x")),
 	}
 }
 

@@ -53,7 +53,7 @@ func (s slogAudit) Audit(ctx context.Context, ev AuditEvent) {
 	attrs := []slog.Attr{
 		slog.String("action", string(ev.Action)),
 		slog.String("outcome", string(ev.Outcome)),
-		slog.Time("time", ev.Time),
+		slog.Time("at", ev.Time),
 	}
 	if !ev.Caller.IsZero() {
 		attrs = append(attrs, slog.String("caller", ev.Caller.String()))

@@ -66,6 +66,9 @@ func New(ctx context.Context, dir string, opts ...Option) (*CA, error) {
 		c.store, c.ownsStore = s, true
 	}
 	fail := func(err error) (*CA, error) {
+		if c.metrics != nil {
+			c.metrics.unregister(cfg.registerer)
+		}
 		if c.ownsStore {
 			_ = c.store.Close()
 		}
@@ -167,6 +170,10 @@ func (c *CA) Issuer() *x509.Certificate { return c.auth.issuer }
 func (c *CA) Intermediates() []*x509.Certificate {
 	return append([]*x509.Certificate(nil), c.auth.intermediates...)
 }
+
+// Lifetimes returns the default and maximum certificate lifetimes, as the
+// info endpoint advertises them.
+func (c *CA) Lifetimes() (def, max time.Duration) { return c.cfg.defaultLifetime, c.cfg.maxLifetime }
 
 // Admins returns the administrator identities.
 func (c *CA) Admins() []spiffeid.ID { return append([]spiffeid.ID(nil), c.admins...) }

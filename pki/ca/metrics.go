@@ -47,3 +47,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// unregister removes the series again, so that a CA that failed to start
+// does not block the next attempt on the same registerer.
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range []prometheus.Collector{m.issued, m.renewed, m.revoked, m.expiring, m.tokens} {
+		reg.Unregister(c)
+	}
+}

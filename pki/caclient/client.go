@@ -58,6 +58,7 @@ type APIError struct {
 	Messages []caapi.Message
 }
 
+// Error joins the CA's messages with the path and status.
 func (e *APIError) Error() string {
 	msgs := make([]string, 0, len(e.Messages))
 	for _, m := range e.Messages {

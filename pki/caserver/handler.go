@@ -257,16 +257,18 @@ func (h *handler) info(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	def, _ := h.ca.Lifetimes()
 	res := caapi.InfoResult{
 		Certificate: string(x509svid.EncodeCertificates([]*x509.Certificate{h.ca.Issuer()})),
 		Usages:      []string{"signing", "digital signature", "server auth", "client auth"},
+		Expiry:      def.String(),
 		TrustBundle: string(h.ca.Bundle().MarshalPEM()),
 		TrustDomain: h.ca.TrustDomain(),
 		Fingerprint: x509bundle.FingerprintOf(h.ca.Root()).String(),
 		Profiles:    map[string]caapi.ProfileInfo{},
 	}
 	for _, p := range ca.Profiles {
-		res.Profiles[string(p)] = caapi.ProfileInfo{Usages: p.UsageNames(), Expiry: ca.DefaultLifetime.String()}
+		res.Profiles[string(p)] = caapi.ProfileInfo{Usages: p.UsageNames(), Expiry: def.String()}
 	}
 	h.ok(w, res)
 }

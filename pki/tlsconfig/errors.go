@@ -40,6 +40,7 @@ type PeerError struct {
 	Err error
 }
 
+// Error names the reason, the peer's identity and serial, and the detail.
 func (e *PeerError) Error() string {
 	s := e.Reason.Error()
 	if !e.ID.IsZero() {

@@ -176,7 +176,7 @@ func TestWatchFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := tlsconfig.Watch(t.Context(), src, files, 10*time.Millisecond, slogDiscard())
+	w, err := tlsconfig.Watch(t.Context(), src, files, tlsconfig.WithPollInterval(10*time.Millisecond), tlsconfig.WithLogger(slogDiscard()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,14 +163,26 @@ func TestHotReload(t *testing.T) {
 			}
 		}
 	}()
+	// Rotate only after the client made progress, so that every rotation
+	// happens between requests however slow the machine is.
+	waitProgress := func(n int64) {
+		target := ok.Load() + failed.Load() + n
+		deadline := time.Now().Add(30 * time.Second)
+		for ok.Load()+failed.Load() < target {
+			if time.Now().After(deadline) {
+				t.Fatal("client made no progress")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	serials := []*big.Int{ssrc.SVID().Leaf().SerialNumber}
 	for range 10 {
-		time.Sleep(30 * time.Millisecond)
+		waitProgress(5)
 		ssrc.Set(e.svid(t, "billing", ca.ProfilePeer, 0), nil)
 		csrc.Set(e.svid(t, "orders", ca.ProfilePeer, 0), nil)
 		serials = append(serials, ssrc.SVID().Leaf().SerialNumber)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitProgress(5)
 	close(stop)
 	<-done
 	client.CloseIdleConnections()

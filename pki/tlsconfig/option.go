@@ -28,6 +28,8 @@ type config struct {
 	optional   bool
 	metrics    *Metrics
 	nextProtos []string
+	// pollInterval is Watch's polling period.
+	pollInterval time.Duration
 }
 
 func newConfig(opts []Option) config {
@@ -86,4 +88,10 @@ func WithMetrics(m *Metrics) Option {
 // http/1.1, which also suits gRPC).
 func WithNextProtos(p ...string) Option {
 	return optionFunc(func(c *config) { c.nextProtos = p })
+}
+
+// WithPollInterval sets how often Watch checks the certificate files
+// (default 5s).
+func WithPollInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.pollInterval = d })
 }

@@ -40,8 +40,9 @@ func ServerConfig(src *Source, opts ...Option) *tls.Config {
 				},
 			}, nil
 		},
-		// Used only if GetConfigForClient is bypassed (never by crypto/tls,
-		// but by code that inspects the config).
+		// crypto/tls serves from the per-connection configuration above;
+		// GetCertificate makes this one look complete to code that checks
+		// for a certificate source (http.Server.ServeTLS without files).
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return src.load().cert, nil },
 	}
 }

@@ -68,16 +68,16 @@ type Watcher struct {
 	once   sync.Once
 }
 
-// Watch starts polling files every interval (default 5s when zero) and
-// swapping src when they change to a valid, consistent set. A set that does
-// not load (a writer caught mid-way, a key not matching the certificate) is
-// logged and retried at the next poll; the previous material stays in use.
-func Watch(ctx context.Context, src *Source, files Files, interval time.Duration, l *slog.Logger) (*Watcher, error) {
+// Watch starts polling files (every 5s, or WithPollInterval) and swapping
+// src when they change to a valid, consistent set. A set that does not load
+// (a writer caught mid-way, a key not matching the certificate) is logged
+// and retried at the next poll; the previous material stays in use. Among
+// opts, WithPollInterval and WithLogger apply.
+func Watch(ctx context.Context, src *Source, files Files, opts ...Option) (*Watcher, error) {
+	cfg := newConfig(opts)
+	interval, l := cfg.pollInterval, cfg.logger
 	if interval <= 0 {
 		interval = 5 * time.Second
-	}
-	if l == nil {
-		l = slog.Default()
 	}
 	cur, err := files.read()
 	if err != nil {

@@ -111,7 +111,7 @@ func (g *pkgGen) call(fi *xacml.FunctionInfo, args []string, pos xacml.Pos) (str
 		}
 		acc := args[0]
 		for _, x := range args[1:] {
-			acc = op + "(" + acc + ", " + x + ")"
+			acc = op + acc + ", " + x + ")"
 		}
 		return acc, nil
 	}
@@ -131,12 +131,21 @@ func (g *pkgGen) call(fi *xacml.FunctionInfo, args []string, pos xacml.Pos) (str
 		}
 		return "equal(lower(" + args[0] + "), lower(" + args[1] + "))", nil
 	case xacml.OpAdd:
-		return fold("plus")
+		if t == "double" {
+			return fold(`xacml.darith("add", `)
+		}
+		return fold("plus(")
 	case xacml.OpMultiply:
-		return fold("mul")
+		if t == "double" {
+			return fold(`xacml.darith("multiply", `)
+		}
+		return fold("mul(")
 	case xacml.OpSubtract:
 		if err := need(2); err != nil {
 			return "", err
+		}
+		if t == "double" {
+			return `xacml.darith("subtract", ` + args[0] + ", " + args[1] + ")", nil
 		}
 		return "minus(" + args[0] + ", " + args[1] + ")", nil
 	case xacml.OpDivide:
@@ -146,24 +155,27 @@ func (g *pkgGen) call(fi *xacml.FunctionInfo, args []string, pos xacml.Pos) (str
 		if t == "integer" {
 			return "xacml.idiv(" + args[0] + ", " + args[1] + ")", nil
 		}
-		return "div(" + args[0] + ", " + args[1] + ")", nil
+		return `xacml.darith("divide", ` + args[0] + ", " + args[1] + ")", nil
 	case xacml.OpMod:
 		if err := need(2); err != nil {
 			return "", err
 		}
 		return "xacml.imod(" + args[0] + ", " + args[1] + ")", nil
 	case xacml.OpAbs:
-		return unary(need, "abs", args)
+		if t == "double" {
+			return unary(need, `xacml.dunary("abs", `, args)
+		}
+		return unary(need, "abs(", args)
 	case xacml.OpRound:
-		return unary(need, "xacml.round", args)
+		return unary(need, "xacml.round(", args)
 	case xacml.OpFloor:
-		return unary(need, "floor", args)
+		return unary(need, `xacml.dunary("floor", `, args)
 	case xacml.OpNormalizeSpace:
-		return unary(need, "trim_space", args)
+		return unary(need, "trim_space(", args)
 	case xacml.OpLowerCase:
-		return unary(need, "lower", args)
+		return unary(need, "lower(", args)
 	case xacml.OpDoubleToInteger:
-		return unary(need, "xacml.to_integer", args)
+		return unary(need, "xacml.to_integer(", args)
 	case xacml.OpIntegerToDouble:
 		if err := need(1); err != nil {
 			return "", err
@@ -201,7 +213,7 @@ func (g *pkgGen) call(fi *xacml.FunctionInfo, args []string, pos xacml.Pos) (str
 			return "", err
 		}
 		op := map[xacml.Op]string{xacml.OpGreaterThan: "gt", xacml.OpGreaterOrEqual: "gte", xacml.OpLessThan: "lt", xacml.OpLessOrEqual: "lte"}[fi.Op]
-		if t == "integer" || t == "double" || t == "string" {
+		if t == "integer" || t == "string" {
 			return op + "(" + args[0] + ", " + args[1] + ")", nil
 		}
 		return op + "(xacml.cmp(" + q + ", " + args[0] + ", " + args[1] + "), 0)", nil
@@ -252,9 +264,9 @@ func (g *pkgGen) call(fi *xacml.FunctionInfo, args []string, pos xacml.Pos) (str
 		}
 		return "xacml.substring(" + strings.Join(args, ", ") + ")", nil
 	case xacml.OpOneAndOnly:
-		return unary(need, "lib.one", args)
+		return unary(need, "lib.one(", args)
 	case xacml.OpBagSize:
-		return unary(need, "count", args)
+		return unary(need, "count(", args)
 	case xacml.OpIsIn:
 		if err := need(2); err != nil {
 			return "", err
@@ -296,7 +308,7 @@ func unary(need func(int) error, fn string, args []string) (string, error) {
 	if err := need(1); err != nil {
 		return "", err
 	}
-	return fn + "(" + args[0] + ")", nil
+	return fn + args[0] + ")", nil
 }
 
 // higherOrder emits a Rego function for one higher-order application and
