@@ -47,7 +47,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 // protect, so that the middleware sees the ServeMux pattern.
 func routesMux(protect func(http.Handler) http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
-	for _, pattern := range []string{"GET /todos/{id}", "/whoami", "POST /admin", "/files/{path...}", "/audited", "/time"} {
+	for _, pattern := range []string{"GET /todos/{id}", "/todos/{id}", "/whoami", "POST /admin", "/files/{path...}", "/audited", "/time"} {
 		mux.Handle(pattern, protect(http.HandlerFunc(echo)))
 	}
 	return mux
@@ -150,7 +150,7 @@ func TestMiddleware(t *testing.T) {
 	runHTTPCases(t, srv, ca, []httpCase{
 		{name: "scope grants the route pattern", path: "/todos/42", auth: reader, status: 200, sub: "alice"},
 		{name: "lower-case scheme", path: "/todos/42", auth: []string{"bearer " + strings.TrimPrefix(reader[0], "Bearer ")}, status: 200, sub: "alice"},
-		{name: "method is the action", method: http.MethodDelete, path: "/todos/42", auth: reader, status: 405},
+		{name: "method is the action", method: http.MethodDelete, path: "/todos/42", auth: reader, status: 403},
 		{name: "missing scope", path: "/todos/42", auth: bearer("alice", map[string]any{"scope": "todos:write"}), status: 403},
 		{name: "anonymous", path: "/todos/42", status: 403},
 		{name: "tampered token", path: "/todos/42", auth: []string{tampered}, status: 401, challenge: invalid},

@@ -44,6 +44,8 @@ func exitf(code int, format string, args ...any) error {
 func commands() map[string]command {
 	return map[string]command{
 		"policy compile": {"compile policies to Rego and show or write the modules", runPolicyCompile},
+		"policy convert": {"convert policies between XACML XML and YAML", runPolicyConvert},
+		"policy fmt":     {"rewrite policy files in canonical form (--check to only list)", runPolicyFmt},
 		"xacml eval":     {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
 		"token verify":   {"verify a JWT against a JWKS", runTokenVerify},
 		"pdp serve":      {"serve the decision engine over AuthZEN, Connect, gRPC and Envoy ext_authz", runPDPServe},

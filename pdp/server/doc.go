@@ -56,13 +56,14 @@
 //
 // Subject and resource candidates are the entities listed by the PIP
 // sources of that category whose provider implements pip.Lister (reached
-// with pip.As) and whose key attribute is "id"; action candidates are the
+// with pip.As) and whose key attribute is "id" or, when there is none, the
+// ids the policy names (WithPolicyEntityIDs); action candidates are the
 // names given with WithActionNames. Each candidate is evaluated through the
 // engine as an ordinary evaluation and kept when permitted. Pages hold
 // page.limit results (default and maximum set with WithSearchPageSize);
 // page.next_token, an opaque token bound to the search it came from, is
 // empty on the last page. A search whose fixed subject or resource is
-// unknown to the listers of its category returns no results. An entity's
+// unknown to the candidates of its category returns no results. An entity's
 // type is its "type" attribute, else its source's WithEntityType; an untyped
 // entity matches a requested type that is among the types known for its
 // category (WithKnownTypes and the sources' entity types), or any type when
