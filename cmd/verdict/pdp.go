@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -123,6 +124,16 @@ type pdpConfig struct {
 	Token *tokenConfig `yaml:"token"`
 	// BaseURL is the public URL advertised in the AuthZEN metadata.
 	BaseURL string `yaml:"base_url"`
+	// RejectUnknownFields answers 400 to AuthZEN requests with members the
+	// API does not define (AuthZEN 1.0 says to ignore them: off by default).
+	RejectUnknownFields bool `yaml:"reject_unknown_fields"`
+	// Limits bound what one request may cost.
+	Limits struct {
+		MaxRequestBytes int64         `yaml:"max_request_bytes"`
+		MaxBatch        int           `yaml:"max_batch"`
+		MaxInFlight     int           `yaml:"max_in_flight"`
+		RequestTimeout  time.Duration `yaml:"request_timeout"`
+	} `yaml:"limits"`
 }
 
 // pipConfig is one entry of pips:.
@@ -240,6 +251,9 @@ func (c *pdpConfig) check() error {
 			return fmt.Errorf("pips[%d]: json-file needs file and key {category, attribute}", i)
 		}
 	}
+	if l := c.Limits; l.MaxRequestBytes < 0 || l.MaxBatch < 0 || l.MaxInFlight < 0 || l.RequestTimeout < 0 {
+		return errors.New("limits: values must be positive (0 keeps the default)")
+	}
 	if t := c.Token; t != nil && (t.JWKS == "" || len(t.Issuer) == 0 || len(t.Audience) == 0) {
 		return errors.New("token: jwks, issuer and audience are required")
 	}
@@ -285,8 +299,14 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		}
 	}()
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pipMetrics, err := pip.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	var sources []pip.Source
-	opts := []server.Option{server.WithLogger(logger)}
+	opts := []server.Option{server.WithLogger(logger), server.WithRegistry(reg)}
 	for i, pc := range cfg.PIPs {
 		cat, err := pip.ParseCategory(pc.Key.Category)
 		if err != nil {
@@ -305,7 +325,11 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 			return nil, exitf(2, "pips[%d]: %v", i, err)
 		}
 		name := fmt.Sprintf("json-file[%d]:%s", i, filepath.Base(pc.File))
-		sources = append(sources, pip.Source{Name: name, Provider: pip.Wrap(prov, pip.WithName(name), pip.WithLogger(logger))})
+		// The file is in memory: a fetch can neither hang nor fail, so the
+		// timeout and the circuit breaker would only cost a goroutine.
+		wrapped := pip.Wrap(prov, pip.WithName(name), pip.WithLogger(logger), pip.WithMetrics(pipMetrics),
+			pip.WithTimeout(0), pip.WithBreaker(0, 0))
+		sources = append(sources, pip.Source{Name: name, Provider: wrapped})
 		if pc.EntityType != "" {
 			opts = append(opts, server.WithEntityType(name, pc.EntityType))
 		}
@@ -330,6 +354,15 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 	if cfg.BaseURL != "" {
 		opts = append(opts, server.WithBaseURL(cfg.BaseURL))
 	}
+	if cfg.RejectUnknownFields {
+		opts = append(opts, server.WithRejectUnknownFields())
+	}
+	opts = append(opts,
+		server.WithMaxRequestBytes(cfg.Limits.MaxRequestBytes),
+		server.WithMaxBatch(cfg.Limits.MaxBatch),
+		server.WithMaxInFlight(cfg.Limits.MaxInFlight),
+		server.WithRequestTimeout(cfg.Limits.RequestTimeout),
+	)
 	if cfg.InsecurePlaintext {
 		opts = append(opts, server.WithInsecurePlaintext())
 	} else {
@@ -347,9 +380,6 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		p.closers = append(p.closers, closeKeys)
 		opts = append(opts, server.WithTokenValidator(v))
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts = append(opts, server.WithRegistry(reg))
 	if p.server, err = server.New(p.engine, opts...); err != nil {
 		return nil, err
 	}

@@ -300,3 +300,58 @@ func TestPDPServeConfigErrors(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestPDPServeOptionsFromConfig checks the configuration's extensions of
+// contract 2: limits, strict field checking and the advertised base URL.
+func TestPDPServeOptionsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	abs, err := filepath.Abs("../../policies/authzen-todo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := `listen: {http: 127.0.0.1:0}
+insecure_plaintext: true
+policies: ` + abs + `
+reject_unknown_fields: true
+base_url: https://pdp.example.com
+limits: {max_batch: 2, max_request_bytes: 4096, request_timeout: 2s}
+`
+	if err := os.WriteFile(filepath.Join(dir, "pdp.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serveCommand(t, "--config", filepath.Join(dir, "pdp.yaml"))
+	base := "http://" + s.httpAddr
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	one := `"subject":{"type":"user","id":"u"},"action":{"name":"can_read_todos"},"resource":{"type":"todo","id":"1"}`
+	if code, body := post("/access/v1/evaluation", `{`+one+`}`); code != 200 || !strings.Contains(body, `"decision":true`) {
+		t.Fatalf("plain evaluation: %d %s", code, body)
+	}
+	if code, body := post("/access/v1/evaluation", `{`+one+`,"extra":1}`); code != 400 || !strings.Contains(body, `unknown field \"extra\"`) {
+		t.Fatalf("unknown field: %d %s", code, body)
+	}
+	if code, body := post("/access/v1/evaluations", `{`+one+`,"evaluations":[{},{},{}]}`); code != 400 || !strings.Contains(body, "limit of 2") {
+		t.Fatalf("batch limit: %d %s", code, body)
+	}
+	if code, _ := post("/access/v1/evaluation", `{`+one+`,"context":{"pad":"`+strings.Repeat("x", 5000)+`"}}`); code != 413 {
+		t.Fatalf("body limit: %d", code)
+	}
+	resp, err := http.Get(base + "/.well-known/authzen-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var meta map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || meta["access_evaluation_endpoint"] != "https://pdp.example.com/access/v1/evaluation" {
+		t.Fatalf("metadata: %v %v", meta, err)
+	}
+}

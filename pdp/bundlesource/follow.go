@@ -127,6 +127,10 @@ func (s *Source) Heartbeat() Heartbeat {
 // publishHeartbeat sends the current state on the status subject. Core
 // NATS publishing never blocks; while disconnected the client buffers.
 func (s *Source) publishHeartbeat(stopping bool) {
+	// Snapshot and send under one lock, so that heartbeats leave in the
+	// order of the states they describe.
+	s.hbMu.Lock()
+	defer s.hbMu.Unlock()
 	hb := s.Heartbeat()
 	hb.Stopping = stopping
 	data, err := json.Marshal(hb)

@@ -39,6 +39,8 @@ type Source struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
+	hbMu sync.Mutex // orders heartbeats
+
 	mu      sync.Mutex
 	state   state
 	changed chan struct{} // closed and replaced on every state change

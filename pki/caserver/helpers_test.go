@@ -16,14 +16,11 @@ import (
 	"github.com/verdict-authz/verdict/pki/caclient"
 	"github.com/verdict-authz/verdict/pki/caserver"
 	"github.com/verdict-authz/verdict/pki/keyfile"
-	"github.com/verdict-authz/verdict/pki/spiffeid"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	"github.com/verdict-authz/verdict/pki/x509svid"
 )
 
 const td = "example.org"
-
-var admin = spiffeid.Must(td, "admin")
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
@@ -99,7 +96,6 @@ type fixture struct {
 	clock  *fakeClock
 	dir    string
 	admin  *caclient.Client
-	server []caserver.Option
 }
 
 func newFixture(t testing.TB, caOpts ...ca.Option) *fixture {

@@ -121,7 +121,7 @@ func TestOCSPStapling(t *testing.T) {
 	}
 	sc := tlsconfig.ServerConfig(ssrc, tlsconfig.WithLogger(slogDiscard()))
 	cc := tlsconfig.ClientConfig(e.source(t, "orders"), tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(spiffeid.Must(td, "billing"))), tlsconfig.WithLogger(slogDiscard()))
-	serr, cerr, cs := handshake(t, sc, cc)
+	cs, serr, cerr := handshake(t, sc, cc)
 	if serr != nil || cerr != nil {
 		t.Fatal(serr, cerr)
 	}
@@ -156,7 +156,7 @@ func TestOCSPStapling(t *testing.T) {
 	if !ssrc.SetOCSPStaple(ssrc.SVID().Leaf().SerialNumber, staple) {
 		t.Fatal("staple refused for the current certificate")
 	}
-	if _, cerr, _ := handshake(t, sc, cc); !errors.Is(cerr, tlsconfig.ErrRevoked) {
+	if _, _, cerr := handshake(t, sc, cc); !errors.Is(cerr, tlsconfig.ErrRevoked) {
 		t.Fatalf("revoked staple: client err = %v, want ErrRevoked", cerr)
 	}
 }

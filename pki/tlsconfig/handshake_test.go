@@ -108,7 +108,7 @@ func TestHandshakeOutcomes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			slog, clog := &logRecorder{}, &logRecorder{}
 			sc, cc := tc.setup(t, slog, clog)
-			serr, cerr, cs := handshake(t, sc, cc)
+			cs, serr, cerr := handshake(t, sc, cc)
 			switch {
 			case tc.serverReason == nil && tc.clientReason == nil:
 				if serr != nil || cerr != nil {
@@ -153,10 +153,10 @@ func TestResumedSessionRechecked(t *testing.T) {
 	cc := tlsconfig.ClientConfig(csrc, tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(spiffeid.Must(td, "billing"))))
 	cc.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 
-	if serr, cerr, _ := handshake(t, sc, cc); serr != nil || cerr != nil {
+	if _, serr, cerr := handshake(t, sc, cc); serr != nil || cerr != nil {
 		t.Fatalf("first: %v %v", serr, cerr)
 	}
-	serr, cerr, cs := handshake(t, sc, cc)
+	cs, serr, cerr := handshake(t, sc, cc)
 	if serr != nil || cerr != nil {
 		t.Fatalf("second: %v %v", serr, cerr)
 	}
@@ -166,7 +166,7 @@ func TestResumedSessionRechecked(t *testing.T) {
 	if err := e.ca.Revoke(t.Context(), ca.RevokeRequest{Caller: admin, Serial: csrc.SVID().Leaf().SerialNumber}); err != nil {
 		t.Fatal(err)
 	}
-	serr, _, _ = handshake(t, sc, cc)
+	_, serr, _ = handshake(t, sc, cc)
 	if !errors.Is(serr, tlsconfig.ErrRevoked) {
 		t.Fatalf("resumed after revocation: server err = %v, want ErrRevoked", serr)
 	}
@@ -176,7 +176,7 @@ func TestOptionalClientCert(t *testing.T) {
 	e := newEnv(t)
 	other := newEnv(t)
 	sc := tlsconfig.ServerConfig(e.source(t, "ca"), tlsconfig.WithOptionalClientCert(), tlsconfig.WithLogger(slogDiscard()))
-	if serr, cerr, _ := handshake(t, sc, &tls.Config{InsecureSkipVerify: true}); serr != nil || cerr != nil {
+	if _, serr, cerr := handshake(t, sc, &tls.Config{InsecureSkipVerify: true}); serr != nil || cerr != nil {
 		t.Fatalf("no certificate refused: %v %v", serr, cerr)
 	}
 	src, err := tlsconfig.NewSource(other.svid(t, "x", ca.ProfilePeer, 0), e.ca.Bundle())
@@ -184,7 +184,7 @@ func TestOptionalClientCert(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := tlsconfig.ClientConfig(src, tlsconfig.WithAuthorizer(tlsconfig.AuthorizeAny()), tlsconfig.WithLogger(slogDiscard()))
-	if serr, _, _ := handshake(t, sc, cc); !errors.Is(serr, tlsconfig.ErrUntrusted) {
+	if _, serr, _ := handshake(t, sc, cc); !errors.Is(serr, tlsconfig.ErrUntrusted) {
 		t.Fatalf("untrusted optional certificate: err = %v", serr)
 	}
 }
@@ -197,7 +197,7 @@ func TestClientProfileCannotServe(t *testing.T) {
 	}
 	sc := tlsconfig.ServerConfig(src, tlsconfig.WithLogger(slogDiscard()))
 	cc := tlsconfig.ClientConfig(e.source(t, "orders"), tlsconfig.WithAuthorizer(tlsconfig.AuthorizeAny()), tlsconfig.WithLogger(slogDiscard()))
-	if _, cerr, _ := handshake(t, sc, cc); !errors.Is(cerr, tlsconfig.ErrUntrusted) {
+	if _, _, cerr := handshake(t, sc, cc); !errors.Is(cerr, tlsconfig.ErrUntrusted) {
 		t.Fatalf("client-profile server: err = %v, want ErrUntrusted (key usage)", cerr)
 	}
 }

@@ -171,7 +171,7 @@ func (l *logRecorder) waitFor(t *testing.T, msg string, attrs map[string]string)
 // one byte after its handshake and the client reads it, so that a refusal of
 // the client certificate (seen by TLS 1.3 clients only after their own
 // handshake) surfaces as the client's error.
-func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (serverErr, clientErr error, cs tls.ConnectionState) {
+func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (cs tls.ConnectionState, serverErr, clientErr error) {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", serverCfg)
 	if err != nil {
@@ -200,7 +200,7 @@ func handshake(t *testing.T, serverCfg, clientCfg *tls.Config) (serverErr, clien
 		cs = conn.ConnectionState()
 		conn.Close()
 	}
-	return <-done, err, cs
+	return cs, <-done, err
 }
 
 func bundleOf(t *testing.T, cas ...*ca.CA) *x509bundle.Bundle {

@@ -75,10 +75,8 @@ _first(rs, d) := {"d": d, "o": r.o, "a": r.a} if {
 	r := xs[0]
 }
 
-_has(rs, d) if {
-	some r in rs
-	r.d == d
-}
+# _has tests the set of the children's decisions, computed once per element.
+_has(ds, d) if ds[d]
 
 _status(rs) := s if {
 	ss := [r.s | some r in rs; startswith(r.d, "I")]
@@ -88,42 +86,42 @@ _status(rs) := s if {
 _ind(rs, d) := {"d": d, "s": _status(rs)}
 
 # deny-overrides (XACML 3.0 C.2, rules and policies).
-deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
-else := _ind(rs, "IDP") if _has(rs, "IDP")
+deny_overrides(rs, ds) := _first(rs, "D") if _has(ds, "D")
+else := _ind(rs, "IDP") if _has(ds, "IDP")
 else := _ind(rs, "IDP") if {
-	_has(rs, "ID")
-	_has(rs, "IP")
+	_has(ds, "ID")
+	_has(ds, "IP")
 } else := _ind(rs, "IDP") if {
-	_has(rs, "ID")
-	_has(rs, "P")
-} else := _ind(rs, "ID") if _has(rs, "ID")
-else := _with(rs, "P") if _has(rs, "P")
-else := _ind(rs, "IP") if _has(rs, "IP")
+	_has(ds, "ID")
+	_has(ds, "P")
+} else := _ind(rs, "ID") if _has(ds, "ID")
+else := _with(rs, "P") if _has(ds, "P")
+else := _ind(rs, "IP") if _has(ds, "IP")
 else := na
 
 # permit-overrides (XACML 3.0 C.3, rules and policies).
-permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
-else := _ind(rs, "IDP") if _has(rs, "IDP")
+permit_overrides(rs, ds) := _first(rs, "P") if _has(ds, "P")
+else := _ind(rs, "IDP") if _has(ds, "IDP")
 else := _ind(rs, "IDP") if {
-	_has(rs, "IP")
-	_has(rs, "ID")
+	_has(ds, "IP")
+	_has(ds, "ID")
 } else := _ind(rs, "IDP") if {
-	_has(rs, "IP")
-	_has(rs, "D")
-} else := _ind(rs, "IP") if _has(rs, "IP")
-else := _with(rs, "D") if _has(rs, "D")
-else := _ind(rs, "ID") if _has(rs, "ID")
+	_has(ds, "IP")
+	_has(ds, "D")
+} else := _ind(rs, "IP") if _has(ds, "IP")
+else := _with(rs, "D") if _has(ds, "D")
+else := _ind(rs, "ID") if _has(ds, "ID")
 else := na
 
 # deny-unless-permit and permit-unless-deny (C.4, C.5).
-deny_unless_permit(rs) := _first(rs, "P") if _has(rs, "P")
+deny_unless_permit(rs, ds) := _first(rs, "P") if _has(ds, "P")
 else := _with(rs, "D")
 
-permit_unless_deny(rs) := _first(rs, "D") if _has(rs, "D")
+permit_unless_deny(rs, ds) := _first(rs, "D") if _has(ds, "D")
 else := _with(rs, "P")
 
 # first-applicable (C.6, C.7): the first child that is not NotApplicable.
-first_applicable(rs) := r if {
+first_applicable(rs, ds) := r if {
 	xs := [x | some x in rs; x.d != "NA"]
 	r := xs[0]
 } else := na
@@ -142,32 +140,32 @@ only_one_applicable(ts, rs) := _ind_ps if {
 _ind_ps := {"d": "IDP", "s": "urn:oasis:names:tc:xacml:1.0:status:processing-error"}
 
 # Legacy XACML 1.0/1.1 rule-combining deny-overrides (C.10).
-legacy_rule_deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
-else := _ind(rs, "IDP") if _has(rs, "ID")
-else := _ind(rs, "IDP") if _has(rs, "IDP")
-else := _with(rs, "P") if _has(rs, "P")
-else := _ind(rs, "IDP") if _has(rs, "IP")
+legacy_rule_deny_overrides(rs, ds) := _first(rs, "D") if _has(ds, "D")
+else := _ind(rs, "IDP") if _has(ds, "ID")
+else := _ind(rs, "IDP") if _has(ds, "IDP")
+else := _with(rs, "P") if _has(ds, "P")
+else := _ind(rs, "IDP") if _has(ds, "IP")
 else := na
 
 # Legacy policy-combining deny-overrides (C.11): Indeterminate counts as Deny.
-legacy_policy_deny_overrides(rs) := _first(rs, "D") if _has(rs, "D")
+legacy_policy_deny_overrides(rs, ds) := _first(rs, "D") if _has(ds, "D")
 else := {"d": "D", "o": [], "a": []} if {
 	some r in rs
 	startswith(r.d, "I")
-} else := _with(rs, "P") if _has(rs, "P")
+} else := _with(rs, "P") if _has(ds, "P")
 else := na
 
 # Legacy rule-combining permit-overrides (C.12).
-legacy_rule_permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
-else := _ind(rs, "IDP") if _has(rs, "IP")
-else := _ind(rs, "IDP") if _has(rs, "IDP")
-else := _with(rs, "D") if _has(rs, "D")
-else := _ind(rs, "IDP") if _has(rs, "ID")
+legacy_rule_permit_overrides(rs, ds) := _first(rs, "P") if _has(ds, "P")
+else := _ind(rs, "IDP") if _has(ds, "IP")
+else := _ind(rs, "IDP") if _has(ds, "IDP")
+else := _with(rs, "D") if _has(ds, "D")
+else := _ind(rs, "IDP") if _has(ds, "ID")
 else := na
 
 # Legacy policy-combining permit-overrides (C.13).
-legacy_policy_permit_overrides(rs) := _first(rs, "P") if _has(rs, "P")
-else := _with(rs, "D") if _has(rs, "D")
+legacy_policy_permit_overrides(rs, ds) := _first(rs, "P") if _has(ds, "P")
+else := _with(rs, "D") if _has(ds, "D")
 else := _ind(rs, "IDP") if {
 	some r in rs
 	startswith(r.d, "I")

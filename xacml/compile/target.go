@@ -32,9 +32,88 @@ func (g *pkgGen) target(name string, t *xacml.Target) error {
 		}
 		anyOfs = append(anyOfs, combine3("any3", allOfs))
 	}
-	g.printf("\n%s := x if {\n\tx := %s\n}\n", name, combine3("all3", anyOfs))
+	generic := combine3("all3", anyOfs)
+	if branches, bags, ok := g.fastTarget(t); ok {
+		var parts []string
+		for _, b := range branches {
+			parts = append(parts, "\"M\" if {\n\t"+strings.Join(b, "\n\t")+"\n}")
+		}
+		parts = append(parts, "\"N\" if {\n\t"+strings.Join(bags, "\n\t")+"\n}")
+		g.printf("\n%s := %s else := x if {\n\tx := %s\n}\n", name, strings.Join(parts, " else := "), generic)
+	} else {
+		g.printf("\n%s := x if {\n\tx := %s\n}\n", name, generic)
+	}
 	g.status("s_"+name, exprs...)
 	return nil
+}
+
+// maxTargetBranches bounds the disjunctive normal form of a fast target.
+const maxTargetBranches = 32
+
+// fastTarget renders the common case of a target made of equality matches
+// on native types as plain membership tests, which OPA evaluates with a few
+// builtin calls: "M" when some branch of the target's disjunctive normal
+// form holds, "N" when none does and every bag involved is defined. Such a
+// match can only be Indeterminate when its bag is (a required attribute
+// absent, a PIP failure); that case, and only it, falls through to the
+// general tri-state rules.
+func (g *pkgGen) fastTarget(t *xacml.Target) (branches [][]string, bags []string, ok bool) {
+	if t == nil || len(t.AnyOf) == 0 {
+		return [][]string{nil}, nil, true
+	}
+	branches = [][]string{nil}
+	seen := map[string]bool{}
+	for _, any := range t.AnyOf {
+		var next [][]string
+		for _, all := range any.AllOf {
+			var stmts []string
+			for _, m := range all.Matches {
+				stmt, bag, good := g.fastMatch(m)
+				if !good {
+					return nil, nil, false
+				}
+				stmts = append(stmts, stmt)
+				if !seen[bag] {
+					seen[bag] = true
+					bags = append(bags, bag)
+				}
+			}
+			for _, b := range branches {
+				next = append(next, append(append([]string(nil), b...), stmts...))
+			}
+			if len(next) > maxTargetBranches {
+				return nil, nil, false
+			}
+		}
+		branches = next
+	}
+	return branches, bags, true
+}
+
+// fastMatch renders a match as one membership statement when its function
+// is equality on a type Rego compares natively.
+func (g *pkgGen) fastMatch(m *xacml.Match) (stmt, bag string, ok bool) {
+	fi, found := g.c.checked.Funcs.Lookup(m.FunctionID)
+	if !found || fi.Op != xacml.OpEqual {
+		return "", "", false
+	}
+	switch fi.DataType {
+	case xacml.TypeString, xacml.TypeBoolean, xacml.TypeInteger, xacml.TypeAnyURI:
+	default:
+		return "", "", false
+	}
+	if _, isDesignator := m.Attribute.(*xacml.AttributeDesignator); !isDesignator {
+		return "", "", false
+	}
+	lit, err := g.expr(m.Value)
+	if err != nil {
+		return "", "", false
+	}
+	bag, err = g.expr(m.Attribute)
+	if err != nil {
+		return "", "", false
+	}
+	return lit + " in " + bag, bag, true
 }
 
 // combine3 joins tri-state terms with a prelude function, skipping the call
