@@ -46,9 +46,20 @@ func commands() map[string]command {
 		"policy compile": {"compile policies to Rego and show or write the modules", runPolicyCompile},
 		"policy convert": {"convert policies between XACML XML and YAML", runPolicyConvert},
 		"policy fmt":     {"rewrite policy files in canonical form (--check to only list)", runPolicyFmt},
+		"policy test":    {"run the test files next to policies", runPolicyTest},
 		"xacml eval":     {"evaluate an XACML request against policies through the compiled Rego path", runXACMLEval},
 		"token verify":   {"verify a JWT against a JWKS", runTokenVerify},
 		"pdp serve":      {"serve the decision engine over AuthZEN, Connect, gRPC and Envoy ext_authz", runPDPServe},
+
+		// The platform: PAP admin commands (contract 6) and verdict up (contract 5).
+		"policy push":     {"push policies to the PAP as a service's next revision and wait for the PDPs", runPolicyPush},
+		"policy validate": {"check policies with the PAP without storing them", runPolicyValidate},
+		"policy list":     {"list a service's revisions", runPolicyList},
+		"policy get":      {"show or restore one revision's policies", runPolicyGet},
+		"policy diff":     {"diff two revisions, or a revision and local files", runPolicyDiff},
+		"policy rollback": {"republish an earlier revision as a new one and wait for the PDPs", runPolicyRollback},
+		"policy status":   {"show how far a revision has spread among the live PDPs", runPolicyStatus},
+		"up":              {"run NATS, the PAP, a PDP and the example policies on this machine", runUp},
 	}
 }
 

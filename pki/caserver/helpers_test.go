@@ -91,11 +91,11 @@ func (c *fakeClock) WaitForWaiters(t *testing.T, n int) {
 }
 
 type fixture struct {
-	ca     *ca.CA
-	srv    *caserver.Server
-	clock  *fakeClock
-	dir    string
-	admin  *caclient.Client
+	ca    *ca.CA
+	srv   *caserver.Server
+	clock *fakeClock
+	dir   string
+	admin *caclient.Client
 }
 
 func newFixture(t testing.TB, caOpts ...ca.Option) *fixture {

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/verdict-authz/verdict/pap/publish"
+	papserver "github.com/verdict-authz/verdict/pap/server"
+	"github.com/verdict-authz/verdict/pap/store"
+	"github.com/verdict-authz/verdict/pap/store/sqlite"
+	"github.com/verdict-authz/verdict/pdp/bundle"
+	"github.com/verdict-authz/verdict/pdp/bundlesource"
+	"github.com/verdict-authz/verdict/pdp/server"
+	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
+	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
+)
+
+// upPDPService is the example service the remote PDP of `verdict up`
+// decides for.
+const upPDPService = "authzen-todo"
+
+// runUp implements contract 5: everything on one machine — embedded NATS
+// with JetStream, the PAP on SQLite, a remote PDP fed by its bundle
+// source, and the example policies pushed — until SIGINT or SIGTERM.
+func runUp(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet("up", env.stderr)
+	dataDir := fs.String("data-dir", "./verdict-data", "where NATS, the PAP database, keys and caches live")
+	policiesDir := fs.String("policies", "policies", "example policies pushed at start: each subdirectory is a service of that name (empty: none)")
+	natsAddr := fs.String("nats", "127.0.0.1:0", "NATS listen address (port 0: a free port)")
+	papAddr := fs.String("pap", "127.0.0.1:0", "PAP (Connect and gRPC over HTTP) listen address")
+	pdpHTTP := fs.String("pdp-http", "127.0.0.1:0", "remote PDP HTTP listen address")
+	pdpGRPC := fs.String("pdp-grpc", "127.0.0.1:0", "remote PDP gRPC listen address")
+	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn or error")
+	if pos, err := parseInterleaved(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return exitf(2, "usage: verdict up [--data-dir DIR]")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return exitf(2, "--log-level: %v", err)
+	}
+	for _, a := range []string{*natsAddr, *papAddr, *pdpHTTP, *pdpGRPC} {
+		if err := server.CheckLoopback(a); err != nil {
+			return exitf(2, "until the CA exists, verdict up serves plaintext on loopback addresses only: %v", err)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
+	dir, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	u := &upRun{env: env, dir: dir, log: logger}
+	defer u.shutdown()
+	if err := u.start(ctx, *natsAddr, *papAddr); err != nil {
+		return err
+	}
+	if *policiesDir != "" {
+		if err := u.pushExamples(ctx, *policiesDir); err != nil {
+			return err
+		}
+	}
+	if err := u.startPDP(ctx, *policiesDir, *pdpHTTP, *pdpGRPC); err != nil {
+		return err
+	}
+	path, err := writePlatformConfig(dir, &platformConfig{Endpoints: u.endpoints})
+	if err != nil {
+		return fmt.Errorf("writing the platform configuration: %w", err)
+	}
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc"} {
+		if url, ok := u.endpoints[name]; ok {
+			fmt.Fprintf(env.stdout, "%s: %s\n", name, url)
+		}
+	}
+	fmt.Fprintln(env.stdout, "ready")
+	logger.Info("platform ready", "config", path)
+
+	select {
+	case <-ctx.Done():
+	case err := <-u.failed:
+		return fmt.Errorf("a component stopped: %w", err)
+	}
+	fmt.Fprintln(env.stderr, "verdict up: shutting down")
+	return nil
+}
+
+// upRun holds what `verdict up` started, to stop it in reverse order.
+type upRun struct {
+	env       *cliEnv
+	dir       string
+	log       *slog.Logger
+	endpoints map[string]string
+	key       *bundle.SigningKey
+	failed    chan error
+
+	stops []func() // run in reverse by shutdown
+}
+
+func (u *upRun) onStop(f func()) { u.stops = append(u.stops, f) }
+
+func (u *upRun) shutdown() {
+	for i := len(u.stops) - 1; i >= 0; i-- {
+		u.stops[i]()
+	}
+}
+
+// serve runs a server with its own context until it returns; an early
+// failure ends `up`. Shutting down cancels the context and waits for the
+// server to finish, before what it uses is closed.
+func (u *upRun) serve(ctx context.Context, name string, f func(ctx context.Context) error) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := f(sctx); err != nil {
+			select {
+			case u.failed <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+	u.onStop(func() { cancel(); <-done })
+}
+
+// start brings up NATS, the signing key, the store, the publisher and the
+// PAP.
+func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
+	u.endpoints = map[string]string{}
+	u.failed = make(chan error, 4)
+
+	host, port, err := splitHostPort(natsAddr)
+	if err != nil {
+		return exitf(2, "--nats: %v", err)
+	}
+	if port == 0 {
+		port = -1 // nats-server: pick a free port
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		ServerName: "verdict-up", Host: host, Port: port, JetStream: true,
+		StoreDir: filepath.Join(u.dir, "nats"), NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	ns.Start()
+	u.onStop(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(30 * time.Second) {
+		return errors.New("nats: not ready after 30s")
+	}
+	natsURL := "nats://" + ns.Addr().String()
+	u.endpoints["nats"] = natsURL
+
+	if u.key, err = upSigningKey(filepath.Join(u.dir, "keys")); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(u.dir, "pap.db"))
+	if err != nil {
+		return err
+	}
+	u.onStop(func() { st.Close() })
+	nc, err := nats.Connect(natsURL, nats.Name("verdict-pap"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	u.onStop(nc.Close)
+	reg := prometheus.NewRegistry()
+	pub, err := publish.New(ctx, nc, u.key, publish.WithLogger(u.log), publish.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
+	fleet, err := papserver.NewFleet(nc, pub.Subjects(), papserver.WithFleetLogger(u.log))
+	if err != nil {
+		return err
+	}
+	u.onStop(func() { fleet.Close() })
+	pap, err := papserver.New(st, pub, papserver.WithInsecurePlaintext(), papserver.WithFleet(fleet),
+		papserver.WithLogger(u.log), papserver.WithRegisterer(reg))
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", papAddr)
+	if err != nil {
+		return fmt.Errorf("pap: %w", err)
+	}
+	u.serve(ctx, "pap", func(ctx context.Context) error { return pap.Serve(ctx, ln, nil) })
+	u.endpoints["pap"] = "http://" + ln.Addr().String()
+	return nil
+}
+
+// upSigningKey loads the bundle-signing key of the data directory,
+// creating it (and the public key file PDPs trust) on first start.
+func upSigningKey(dir string) (*bundle.SigningKey, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "bundle-signing.pem")
+	key, err := bundle.LoadSigningKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if key, err = bundle.GenerateSigningKey(); err != nil {
+			return nil, err
+		}
+		if err = bundle.WritePrivateKeyFile(path, key); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bundle-signing key: %w", err)
+	}
+	if err := bundle.WriteKeyFile(filepath.Join(dir, "trusted-keys.json"), key.PublicKey()); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// pushExamples pushes every subdirectory of dir as the service of that
+// name, through the PAP's own API, unless the latest revision already has
+// the same files.
+func (u *upRun) pushExamples(ctx context.Context, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(u.env.stderr, "verdict up: no %s directory; no example policies pushed\n", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	client := verdictv1connect.NewPolicyAdminServiceClient(http.DefaultClient, u.endpoints["pap"])
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, service := range names {
+		if err := store.ValidateService(service); err != nil {
+			fmt.Fprintf(u.env.stderr, "verdict up: skipping %s: not a service name\n", filepath.Join(dir, service))
+			continue
+		}
+		srcs, err := collectSources([]string{filepath.Join(dir, service)})
+		if err != nil {
+			return exitf(2, "example policies %s: %v", service, err)
+		}
+		diff, err := client.Diff(ctx, connect.NewRequest(&verdictv1.DiffRequest{Service: service, ToSources: srcs}))
+		if err == nil && len(diff.Msg.GetFiles()) == 0 {
+			u.log.Info("example policies unchanged", "service", service, "revision", diff.Msg.GetFrom().GetNumber())
+			continue
+		}
+		if err != nil && connect.CodeOf(err) != connect.CodeNotFound {
+			return fmt.Errorf("example policies %s: %w", service, err)
+		}
+		resp, err := client.Push(ctx, connect.NewRequest(&verdictv1.PushRequest{Service: service, Sources: srcs, Message: "example policies pushed by verdict up"}))
+		if err != nil {
+			return rpcFailure(u.env, "pushing example policies "+service, err)
+		}
+		u.log.Info("example policies pushed", "service", service, "revision", resp.Msg.GetRevision().GetNumber())
+	}
+	return nil
+}
+
+// startPDP starts the remote PDP for the example service: the engine and
+// PIPs of its pdp.yaml, fed by the service's bundles from NATS.
+func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr string) error {
+	cfgPath := filepath.Join(policiesDir, upPDPService, "pdp.yaml")
+	if policiesDir == "" {
+		fmt.Fprintln(u.env.stderr, "verdict up: no example policies; no remote PDP started")
+		return nil
+	}
+	if _, err := os.Stat(cfgPath); err != nil {
+		fmt.Fprintf(u.env.stderr, "verdict up: no %s; no remote PDP started\n", cfgPath)
+		return nil
+	}
+	cfg, err := loadPDPConfig(cfgPath)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	cfg.Listen.HTTP, cfg.Listen.GRPC = httpAddr, grpcAddr
+	cfg.TLS, cfg.InsecurePlaintext = nil, true
+	cfg.Service = upPDPService
+	if err := cfg.check(); err != nil {
+		return exitf(2, "%s: %v", cfgPath, err)
+	}
+	p, err := newPDP(ctx, cfg, u.log)
+	if err != nil {
+		return err
+	}
+	u.onStop(func() { p.Close() })
+
+	nc, err := nats.Connect(u.endpoints["nats"], nats.Name("verdict-pdp"), nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("pdp: nats: %w", err)
+	}
+	u.onStop(nc.Close)
+	trust, err := bundle.NewTrustStore([]bundle.PublicKey{u.key.PublicKey()})
+	if err != nil {
+		return err
+	}
+	cache := filepath.Join(u.dir, "pdp")
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	src, err := bundlesource.New(wait, nc, p.engine, bundlesource.WithService(upPDPService),
+		bundlesource.WithTrustStore(trust), bundlesource.WithCacheDir(cache), bundlesource.WithLogger(u.log),
+		bundlesource.WithInstance("verdict-up-pdp"))
+	if err != nil {
+		return fmt.Errorf("pdp: %w", err)
+	}
+	u.onStop(func() { src.Close() })
+
+	hl, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		return fmt.Errorf("pdp: %w", err)
+	}
+	gl, err := net.Listen("tcp", grpcAddr)
+	if err != nil {
+		hl.Close()
+		return fmt.Errorf("pdp: %w", err)
+	}
+	u.serve(ctx, "pdp", func(ctx context.Context) error { return p.server.Serve(ctx, hl, gl) })
+	u.endpoints["pdp-http"] = "http://" + hl.Addr().String()
+	u.endpoints["pdp-grpc"] = gl.Addr().String()
+	u.log.Info("remote PDP serving", "service", upPDPService, "revision", src.Revision())
+	return nil
+}
+
+// splitHostPort parses host:port with a numeric port.
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	var port int
+	if _, err := fmt.Sscanf(p, "%d", &port); err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", addr)
+	}
+	return host, port, nil
+}
