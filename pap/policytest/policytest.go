@@ -47,9 +47,9 @@ import (
 
 // File is a parsed test file.
 type File struct {
-	Root  string    `yaml:"root"`
-	PIPs  []PIP     `yaml:"pips"`
-	Tests []Case    `yaml:"tests"`
+	Root  string `yaml:"root"`
+	PIPs  []PIP  `yaml:"pips"`
+	Tests []Case `yaml:"tests"`
 	path  string
 }
 
