@@ -18,6 +18,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/sdk"
@@ -147,6 +148,21 @@ func BenchmarkTodo(b *testing.B) {
 	})
 	b.Run("impl=verdict-sdk/input=parsed", func(b *testing.B) {
 		p, err := sdk.New(ctx, sdk.WithPolicy(todoPolicy(b)), sdk.WithPIPs(todoPIPs(b)), sdk.WithLogger(quiet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		check(b, p)
+		i := 0
+		for b.Loop() {
+			_, _ = p.Decide(ctx, cases[i%len(cases)].req)
+			i++
+		}
+	})
+	b.Run("impl=verdict-sdk-audited/input=parsed", func(b *testing.B) {
+		// With metrics and a decision logger: what a production service pays.
+		p, err := sdk.New(ctx, sdk.WithPolicy(todoPolicy(b)), sdk.WithPIPs(todoPIPs(b)), sdk.WithLogger(quiet),
+			sdk.WithMetrics(prometheus.NewRegistry()), sdk.WithDecisionLogger(discardLogger{}))
 		if err != nil {
 			b.Fatal(err)
 		}

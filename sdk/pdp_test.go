@@ -28,7 +28,7 @@ func pathRequest(path string) *pdp.Request {
 
 func mustNew(t *testing.T, opts ...sdk.Option) *sdk.PDP {
 	t.Helper()
-	p, err := sdk.New(t.Context(), opts...)
+	p, err := sdk.New(t.Context(), append([]sdk.Option{sdk.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

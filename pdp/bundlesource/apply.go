@@ -128,6 +128,9 @@ func (s *Source) applyArchive(data []byte, want *Pointer) error {
 		return fmt.Errorf("%w: pointer promised revision %d (%s), object holds revision %d (%s)",
 			bundle.ErrDigest, want.Revision, want.Digest, m.Revision, b.Digest())
 	}
+	if v, ok := s.cfg.observer.(VerifyObserver); ok {
+		v.Verified(m)
+	}
 	if err := s.activate(b, start); err != nil {
 		return fmt.Errorf("activating %s revision %d: %w", m.Service, m.Revision, err)
 	}

@@ -26,6 +26,7 @@ type config struct {
 	registerer prometheus.Registerer
 	maxSize    int64
 	retryMax   time.Duration
+	observer   Observer
 }
 
 type optionFunc func(*config)
@@ -101,4 +102,32 @@ func WithMaxBundleSize(n int64) Option {
 // fetch a pointed-to bundle while NATS is unavailable (default 2s).
 func WithRetryBackoff(max time.Duration) Option {
 	return optionFunc(func(c *config) { c.retryMax = max })
+}
+
+// An Observer is told about every bundle a Source activates, in
+// activation order, from the Source's single applying goroutine: audit
+// trails record what a PDP ran, and tests check that revisions only move
+// forward. It must return quickly.
+type Observer interface {
+	Activated(m bundle.Manifest)
+}
+
+// A VerifyObserver is an Observer that also wants to know when a bundle
+// has been received and verified, before it is compiled: benchmarks tell
+// delivery time from compile time with it.
+type VerifyObserver interface {
+	Observer
+	Verified(m bundle.Manifest)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(m bundle.Manifest)
+
+// Activated implements Observer.
+func (f ObserverFunc) Activated(m bundle.Manifest) { f(m) }
+
+// WithObserver reports every activation (the last-known-good bundle
+// included) to o.
+func WithObserver(o Observer) Option {
+	return optionFunc(func(c *config) { c.observer = o })
 }

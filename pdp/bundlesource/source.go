@@ -228,6 +228,9 @@ func (s *Source) activate(b *bundle.Bundle, start time.Time) error {
 	s.signalLocked()
 	s.mu.Unlock()
 	s.readyOnce()
+	if s.cfg.observer != nil {
+		s.cfg.observer.Activated(m)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -365,7 +366,13 @@ func TestSurvivesServerRestarts(t *testing.T) {
 	ts := startServer(t)
 	f := newFixture(t, ts)
 	f.publish(bundlesource.KindBundle, f.signed(1, "P"))
-	src := f.source(connect(t, ts.url()), pdp.New())
+	var mu sync.Mutex
+	var applied []uint64
+	src := f.source(connect(t, ts.url()), pdp.New(), bundlesource.WithObserver(bundlesource.ObserverFunc(func(m bundle.Manifest) {
+		mu.Lock()
+		applied = append(applied, m.Revision)
+		mu.Unlock()
+	})))
 	rev := uint64(1)
 	for i := 0; i < 3; i++ {
 		ts.stop()
@@ -381,6 +388,18 @@ func TestSurvivesServerRestarts(t *testing.T) {
 	}
 	if err := src.LastError(); err != nil {
 		t.Fatalf("LastError = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Every revision exactly once, in order: the consumer resumes after
+	// the last message it delivered across restarts.
+	for i, r := range applied {
+		if r != uint64(i+1) {
+			t.Fatalf("applied revisions %v, want 1..%d in order", applied, rev)
+		}
+	}
+	if len(applied) != int(rev) {
+		t.Fatalf("applied revisions %v, want 1..%d", applied, rev)
 	}
 }
 

@@ -19,6 +19,7 @@ var allBuiltinNames = []string{
 	"xacml.imod", "xacml.round", "xacml.to_integer", "xacml.from_string",
 	"xacml.to_string", "xacml.substring", "xacml.time_in_range", "xacml.date_add",
 	"xacml.regexp_match", "xacml.x500_match", "xacml.rfc822_match",
+	"xacml.darith", "xacml.dunary",
 }
 
 func TestDeclarations(t *testing.T) {

@@ -93,3 +93,24 @@ func runRegoCases(t *testing.T, opts []func(*rego.Rego), cases []regoCase) {
 		})
 	}
 }
+
+func TestDoubleArithmeticBuiltins(t *testing.T) {
+	opts := Options()
+	for _, c := range []regoCase{
+		{`xacml.darith("add", 1.5, 2.25)`, wantJSON(t, `3.75`)},
+		{`xacml.darith("add", "NaN", 1.0)`, "NaN"},
+		{`xacml.darith("subtract", "INF", 1)`, "INF"},
+		{`xacml.darith("multiply", -2, "INF")`, "-INF"},
+		{`xacml.darith("divide", 1, 4)`, wantJSON(t, `0.25`)},
+		{`xacml.dunary("abs", -2.5)`, wantJSON(t, `2.5`)},
+		{`xacml.dunary("floor", -2.5)`, wantJSON(t, `-3`)},
+		{`xacml.dunary("abs", "-INF")`, "INF"},
+		{`xacml.darith("divide", 1, 0)`, undefined},
+		{`xacml.darith("pow", 1, 2)`, undefined},
+		{`xacml.dunary("abs", "x")`, undefined},
+	} {
+		if got := evalRego(t, opts, c.expr); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.expr, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make bench: Verdict against OPA on the same workload, in the same run.
+# Writes raw outputs to bench/out/ and prints the summary; bench/RESULTS.md
+# records the numbers with the commands that produced them.
+#
+#   BENCH_COUNT   go test -count (default 6, benchstat-friendly)
+#   WRK_DURATION  seconds per wrk run (default 20)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=bench/out
+mkdir -p "$out"
+count=${BENCH_COUNT:-6}
+dur=${WRK_DURATION:-20}
+ref=${OPA_TODO_DIR:-$root/../shared/bench/opa-todo}
+opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
+
+echo "== Go benchmarks (count=$count)"
+go test -run '^$' -bench 'BenchmarkSynth' -benchmem -count "$count" -timeout 60m ./pap/build/ | tee "$out/synth.txt"
+pkgs=$(go list ./sdk/... ./pdp/... ./token/... 2>/dev/null | tr '\n' ' ')
+go test -run '^$' -bench . -benchmem -count "$count" -timeout 60m $pkgs | tee "$out/engine.txt"
+go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/synth.txt" "$out/engine.txt" > "$out/benchstat.txt" || true
+
+echo "== HTTP load: Verdict AuthZEN vs opa run --server ($dur s each, wrk -t1 -c64)"
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk
+fi
+GOBIN="$root/bin" go install "github.com/open-policy-agent/opa@$opa_version"
+go build -o bin/verdict ./cmd/verdict
+log=$(mktemp)
+bin/verdict pdp serve --config policies/authzen-todo/pdp.yaml --http 127.0.0.1:0 --grpc 127.0.0.1:0 >"$log" 2>&1 &
+vpid=$!
+opaport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+bin/opa run --server --addr "127.0.0.1:$opaport" --log-level error "$ref/policy.rego" "$ref/data.json" >"$out/opa.log" 2>&1 &
+opid=$!
+trap 'kill $vpid $opid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'listening http=' "$log" && break; sleep 0.1; done
+vaddr=$(sed -n 's/.*listening http=\([^ ]*\).*/\1/p' "$log" | head -1)
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$opaport/health" >/dev/null && break; sleep 0.1; done
+cd "$ref"
+for round in 1 2; do
+  REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://$vaddr/access/v1/evaluation" | tee "$root/$out/wrk-verdict-$round.txt" | grep RESULT
+  WRAP=1 REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://127.0.0.1:$opaport/v1/data/todo/decision" | tee "$root/$out/wrk-opa-$round.txt" | grep RESULT
+done
