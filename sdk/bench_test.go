@@ -27,7 +27,11 @@ import (
 // Benchmarks compare Verdict with OPA's rego API in the same run, on the
 // same requests (benchstat-friendly names: BenchmarkX/key=value/...):
 //
-//	go test -run '^$' -bench . -benchmem -count 6 ./sdk | tee new.txt
+//	go test -run '^$' -bench 'Todo|RBAC|Middleware' -benchmem -count 6 ./sdk | tee new.txt
+//	go test -run '^$' -bench HotSwap -benchtime 1x -timeout 30m ./sdk
+//
+// (BenchmarkHotSwap activates a 10k-rule policy, which takes minutes on a
+// busy machine: it runs once per invocation.)
 //
 // Verdict decides with the XACML Todo policy compiled to Rego and its users
 // coming from the json-file PIP; OPA with the hand-written reference Rego
@@ -117,7 +121,7 @@ func BenchmarkTodo(b *testing.B) {
 	if err := engine.Activate(ctx, todoPolicy(b)); err != nil {
 		b.Fatal(err)
 	}
-	check := func(b *testing.B, d Decider) {
+	check := func(b *testing.B, d sdk.Decider) {
 		b.Helper()
 		for _, c := range cases {
 			dec, err := d.Decide(ctx, c.req)
@@ -175,9 +179,6 @@ func BenchmarkTodo(b *testing.B) {
 		}
 	})
 }
-
-// Decider is sdk.Decider, named here for the benchmark helpers.
-type Decider = sdk.Decider
 
 // BenchmarkMiddleware is the whole HTTP enforcement path: bearer token
 // (verified once, then from the token cache), attributes, decision.
@@ -285,8 +286,8 @@ func BenchmarkRBAC(b *testing.B) {
 
 var swapRules = flag.Int("sdk.swaprules", 10000, "rules of the policy BenchmarkHotSwap activates")
 
-// BenchmarkHotSwap activates a large policy (-sdk.swaprules, default 10k
-// rules) while 2 goroutines decide on the previous revision, as a bundle
+// BenchmarkHotSwap activates a large policy (go test ... -args
+// -sdk.swaprules=N, default 10k rules) while 2 goroutines decide on the previous revision, as a bundle
 // update does in a busy service. ns/op is the time to activate one
 // revision; p50/p99 are decision latencies in ns, steady (no swap running,
 // same duration as a swap) and during the swap.
