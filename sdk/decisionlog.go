@@ -37,9 +37,11 @@ type Record struct {
 	Request []pdp.Attribute `json:"request"`
 	// PIPValues are the attributes fetched from PIPs for this decision.
 	PIPValues []pip.Record `json:"pip_values,omitempty"`
-	// Effect and Status are the decision and why.
-	Effect pdp.Effect `json:"effect"`
-	Status pdp.Status `json:"status"`
+	// Effect, Extended (the Indeterminate qualifier) and Status are the
+	// decision and why.
+	Effect   pdp.Effect `json:"effect"`
+	Extended string     `json:"extended,omitempty"`
+	Status   pdp.Status `json:"status"`
 	// Obligations and Advice are those returned with the decision.
 	Obligations []pdp.Obligation `json:"obligations,omitempty"`
 	Advice      []pdp.Obligation `json:"advice,omitempty"`
@@ -135,6 +137,7 @@ func newRecord(service string, req *pdp.Request, d *pdp.Decision, err error, sta
 		Digest:      d.Digest,
 		PIPValues:   d.PIPValues,
 		Effect:      d.Effect,
+		Extended:    d.Extended,
 		Status:      d.Status,
 		Obligations: d.Obligations,
 		Advice:      d.Advice,

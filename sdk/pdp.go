@@ -128,7 +128,7 @@ func (p *PDP) activateFirst(ctx context.Context) error {
 		go func() {
 			defer p.background.Done()
 			if err := cfg.source.Start(life, p.engine); err != nil && life.Err() == nil {
-				cfg.logger.Error("sdk: bundle source failed; deciding on the last-known-good policy", "service", p.service(), "error", err)
+				cfg.logger.Error("sdk: bundle source failed; deciding on the policy activated at start", "service", p.service(), "error", err)
 			}
 		}()
 		return nil

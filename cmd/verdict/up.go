@@ -110,6 +110,7 @@ type upRun struct {
 	endpoints map[string]string
 	key       *bundle.SigningKey
 	failed    chan error
+	heads     map[string]int64 // latest revision of each example service
 
 	stops []func() // run in reverse by shutdown
 }
@@ -144,6 +145,7 @@ func (u *upRun) serve(ctx context.Context, name string, f func(ctx context.Conte
 // PAP.
 func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
 	u.endpoints = map[string]string{}
+	u.heads = map[string]int64{}
 	u.failed = make(chan error, 4)
 
 	host, port, err := splitHostPort(natsAddr)
@@ -262,6 +264,7 @@ func (u *upRun) pushExamples(ctx context.Context, dir string) error {
 		diff, err := client.Diff(ctx, connect.NewRequest(&verdictv1.DiffRequest{Service: service, ToSources: srcs}))
 		if err == nil && len(diff.Msg.GetFiles()) == 0 {
 			u.log.Info("example policies unchanged", "service", service, "revision", diff.Msg.GetFrom().GetNumber())
+			u.heads[service] = diff.Msg.GetFrom().GetNumber()
 			continue
 		}
 		if err != nil && connect.CodeOf(err) != connect.CodeNotFound {
@@ -272,6 +275,7 @@ func (u *upRun) pushExamples(ctx context.Context, dir string) error {
 			return rpcFailure(u.env, "pushing example policies "+service, err)
 		}
 		u.log.Info("example policies pushed", "service", service, "revision", resp.Msg.GetRevision().GetNumber())
+		u.heads[service] = resp.Msg.GetRevision().GetNumber()
 	}
 	return nil
 }
@@ -326,6 +330,11 @@ func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr st
 		return fmt.Errorf("pdp: %w", err)
 	}
 	u.onStop(func() { src.Close() })
+	// A last-known-good bundle makes New return at once: wait for the
+	// revision just pushed, so that `ready` means the PDP runs it.
+	if err := src.WaitForRevision(wait, uint64(u.heads[upPDPService])); err != nil {
+		return fmt.Errorf("pdp: revision %d of %s not active: %w (last error: %v)", u.heads[upPDPService], upPDPService, err, src.LastError())
+	}
 
 	hl, err := net.Listen("tcp", httpAddr)
 	if err != nil {

@@ -79,6 +79,9 @@ func TestPushPublishesAndPDPsConverge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if resp.Msg.GetRevision().GetNumber() != 2 {
+		t.Fatalf("second push stored revision %d", resp.Msg.GetRevision().GetNumber())
+	}
 	watchCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	stream, err := p.client.WatchRollout(watchCtx, connect.NewRequest(&verdictv1.WatchRolloutRequest{Service: "todo", Revision: 2}))

@@ -1,0 +1,86 @@
+package decisionlog_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/verdict-authz/verdict/pdp/decisionlog"
+)
+
+// natsURL returns VERDICT_TEST_NATS_URL or starts an in-process server
+// with JetStream on a free port.
+func natsURL(t *testing.T) string {
+	t.Helper()
+	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
+		return url
+	}
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	return srv.ClientURL()
+}
+
+func TestJetStreamPublisherDeduplicates(t *testing.T) {
+	nc, err := nats.Connect(natsURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	prefix, name := "t"+id+".decisions", "T_DL_"+strings.ToUpper(id)
+	stream, err := decisionlog.EnsureStream(t.Context(), js, name, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 5*time.Second)
+		defer cancel()
+		_ = js.DeleteStream(ctx, name)
+	})
+	pub := decisionlog.NewJetStreamPublisher(js)
+	l, _ := newLogger(t, pub, decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(50, 5*time.Millisecond))
+	for i := range 300 {
+		l.Log(t.Context(), record(i))
+	}
+	for i := range 100 { // redelivered records, as a replayed spool sends them
+		l.Log(t.Context(), record(i))
+	}
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 300 {
+		t.Fatalf("stream holds %d messages, want 300 (duplicates removed)", info.State.Msgs)
+	}
+	msg, err := stream.GetLastMsgForSubject(t.Context(), prefix+".orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get(jetstream.MsgIDHeader) == "" {
+		t.Fatal("message has no Nats-Msg-Id")
+	}
+}
