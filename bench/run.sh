@@ -17,9 +17,12 @@ opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
 
 echo "== Go benchmarks (count=$count)"
 go test -run '^$' -bench 'BenchmarkSynth' -benchmem -count "$count" -timeout 60m ./pap/build/ | tee "$out/synth.txt"
-pkgs=$(go list ./sdk/... ./pdp/... ./token/... 2>/dev/null | tr '\n' ' ')
-go test -run '^$' -bench . -benchmem -count "$count" -timeout 60m $pkgs | tee "$out/engine.txt"
-go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/synth.txt" "$out/engine.txt" > "$out/benchstat.txt" || true
+go test -run '^$' -bench 'Todo|RBAC|Middleware' -benchmem -count "$count" -timeout 60m ./sdk/ | tee "$out/sdk.txt"
+go test -run '^$' -bench 'Verify' -benchmem -count "$count" ./token/ | tee "$out/token.txt"
+go test -run '^$' -bench 'HotSwap' -benchtime 1x -timeout 60m ./sdk/ -args -sdk.swaprules=1000 | tee "$out/hotswap.txt"
+for f in synth sdk token; do
+  go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/$f.txt" > "$out/$f.benchstat.txt" || true
+done
 
 echo "== HTTP load: Verdict AuthZEN vs opa run --server ($dur s each, wrk -t1 -c64)"
 if ! command -v wrk >/dev/null; then

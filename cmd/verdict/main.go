@@ -60,6 +60,12 @@ func commands() map[string]command {
 		"policy rollback": {"republish an earlier revision as a new one and wait for the PDPs", runPolicyRollback},
 		"policy status":   {"show how far a revision has spread among the live PDPs", runPolicyStatus},
 		"up":              {"run NATS, the PAP, a PDP and the example policies on this machine", runUp},
+		"ca serve":        {"run the certificate authority's HTTPS API (REST, OCSP, CRL)", runCAServe},
+		"ca init":         {"create the certificate authority and its admin client certificate", runCAInit},
+		"ca token":        {"create a one-time join token for a new service instance (ca token create)", runCAToken},
+		"ca bootstrap":    {"redeem a join token for a first certificate, pinning the CA root", runCABootstrap},
+		"ca revoke":       {"revoke a certificate by serial", runCARevoke},
+		"ca info":         {"describe the running certificate authority", runCAInfo},
 	}
 }
 

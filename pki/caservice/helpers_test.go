@@ -127,9 +127,10 @@ func (c connectRPC) Renew(ctx context.Context, r *verdictv1.RenewRequest) (*verd
 // fixture runs one CA behind a real gRPC server and a real Connect (HTTP/2)
 // server, both with mTLS (client certificates optional, as Redeem needs).
 type fixture struct {
-	ca       *ca.CA
-	grpcAddr string
-	httpURL  string
+	ca         *ca.CA
+	grpcAddr   string
+	httpURL    string
+	listenAddr string // Service.Listen: Connect handler serving gRPC too
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -182,6 +183,20 @@ func newFixture(t *testing.T) *fixture {
 	go func() { _ = hs.Serve(tls.NewListener(hln, serverTLS())) }()
 	t.Cleanup(func() { _ = hs.Close() })
 	f.httpURL = "https://" + hln.Addr().String()
+
+	ls, err := svc.Listen(ctx, "127.0.0.1:0", src, tlsconfig.WithLogger(quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := ls.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if err := ls.Close(); err != nil {
+			t.Errorf("second close: %v", err)
+		}
+	})
+	f.listenAddr = ls.Addr().String()
 	return f
 }
 
@@ -219,16 +234,21 @@ func (f *fixture) clientTLS(t *testing.T, svid *x509svid.SVID) *tls.Config {
 func (f *fixture) clients(t *testing.T, svid *x509svid.SVID) map[string]rpc {
 	t.Helper()
 	cfg := f.clientTLS(t, svid)
-	conn, err := grpc.NewClient(f.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
-	if err != nil {
-		t.Fatal(err)
+	grpcConn := func(addr string) *grpc.ClientConn {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(cfg.Clone())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn
 	}
-	t.Cleanup(func() { _ = conn.Close() })
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.Clone(), ForceAttemptHTTP2: true}}
 	t.Cleanup(hc.CloseIdleConnections)
 	return map[string]rpc{
-		"grpc":    grpcRPC{c: verdictv1.NewCertificateAuthorityServiceClient(conn)},
-		"connect": connectRPC{c: verdictv1connect.NewCertificateAuthorityServiceClient(hc, f.httpURL)},
+		"grpc":           grpcRPC{c: verdictv1.NewCertificateAuthorityServiceClient(grpcConn(f.grpcAddr))},
+		"connect":        connectRPC{c: verdictv1connect.NewCertificateAuthorityServiceClient(hc, f.httpURL)},
+		"listen-grpc":    grpcRPC{c: verdictv1.NewCertificateAuthorityServiceClient(grpcConn(f.listenAddr))},
+		"listen-connect": connectRPC{c: verdictv1connect.NewCertificateAuthorityServiceClient(hc, "https://"+f.listenAddr)},
 	}
 }
 

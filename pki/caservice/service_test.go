@@ -210,3 +210,28 @@ func TestRevokedCallerRefused(t *testing.T) {
 		})
 	}
 }
+
+// A connection established before its certificate is revoked is closed,
+// and the client cannot come back with the same certificate.
+func TestLiveConnectionClosedOnRevoke(t *testing.T) {
+	f := newFixture(t)
+	web := f.svid(t, "web", ca.ProfilePeer)
+	c := f.clients(t, web)["listen-grpc"]
+	if _, err := c.Renew(t.Context(), &verdictv1.RenewRequest{CsrPem: csrPEM(t, newKey(t))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ca.Revoke(t.Context(), ca.RevokeRequest{Caller: f.ca.Admins()[0], Serial: web.Leaf().SerialNumber}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.Info(t.Context(), &verdictv1.InfoRequest{})
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("revoked client still served")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

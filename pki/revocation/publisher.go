@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -35,7 +36,7 @@ func (p *Publisher) Publish(ctx context.Context, e Entry) error {
 	if err := p.nc.Publish(p.cfg.subject, data); err != nil {
 		return fmt.Errorf("revocation: publish %s: %w", p.cfg.subject, err)
 	}
-	if err := p.nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, p.nc, p.cfg.flushTimeout); err != nil {
 		return fmt.Errorf("revocation: publish %s: flush: %w", p.cfg.subject, err)
 	}
 	return nil
@@ -52,4 +53,15 @@ func (p *Publisher) NotifyRevocation(ctx context.Context, e Entry) {
 		p.cfg.logger.ErrorContext(ctx, "revocation: event not published; receivers learn it from the CRL",
 			"serial", e.Serial.String(), "error", err)
 	}
+}
+
+// flush waits for the server to process everything sent so far. NATS needs
+// a deadline, so a context without one gets the flush timeout.
+func flush(ctx context.Context, nc *nats.Conn, timeout time.Duration) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return nc.FlushWithContext(ctx)
 }

@@ -37,7 +37,7 @@ func Subscribe(ctx context.Context, nc *nats.Conn, set *Set, opts ...NATSOption)
 	if err != nil {
 		return nil, fmt.Errorf("revocation: subscribe %s: %w", s.cfg.subject, err)
 	}
-	if err := nc.FlushWithContext(ctx); err != nil {
+	if err := flush(ctx, nc, s.cfg.flushTimeout); err != nil {
 		_ = sub.Unsubscribe()
 		return nil, fmt.Errorf("revocation: subscribe %s: %w", s.cfg.subject, err)
 	}

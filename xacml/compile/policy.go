@@ -97,9 +97,11 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 	}
 	indexed := g.index(names, targets)
 	g.out = &g.pb
-	if err := g.target("t", p.Target); err != nil {
+	st, err := g.target("t", p.Target)
+	if err != nil {
 		return err
 	}
+	g.printf("\ns_t := %s\n", st)
 	g.emptyTarget = p.Target == nil || len(p.Target.AnyOf) == 0
 	rpkg := "data.verdict.r." + g.name
 	if indexed {
@@ -143,9 +145,11 @@ func (g *pkgGen) policySet(p *xacml.PolicySet) error {
 		return posErr(p.Pos, err)
 	}
 	g.out = &g.pb
-	if err := g.target("t", p.Target); err != nil {
+	st, err := g.target("t", p.Target)
+	if err != nil {
 		return err
 	}
+	g.printf("\ns_t := %s\n", st)
 	g.emptyTarget = p.Target == nil || len(p.Target.AnyOf) == 0
 	var results, targets, pis, aliases []string
 	var childTargets []*xacml.Target
@@ -243,7 +247,8 @@ func effectCode(e xacml.Effect) string {
 func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 	code := effectCode(r.Effect)
 	tname := "t_" + name
-	if err := g.target(tname, r.Target); err != nil {
+	tst, err := g.target(tname, r.Target)
+	if err != nil {
 		return err
 	}
 	o, err := g.effectExprs(r.Obligations, r.Effect)
@@ -264,11 +269,15 @@ func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 	}
 	cname := "c_" + name
 	if g.light {
-		return g.lightRule(name, tname, cname, code, cond, r.Condition, r.Target)
+		return g.lightRule(name, tname, cname, code, cond, tst, r.Condition, r.Target)
 	}
-	g.printf("\n%s := lib.na if {\n\t%s == \"N\"\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", name, tname, code, tname, tname)
+	var cst string
 	if r.Condition != nil {
-		g.printf(" else := lib.na if {\n\t%s == false\n} else := {\"d\": \"I%s\", \"s\": s_%s} if {\n\t%s == \"I\"\n}", cname, code, cname, cname)
+		cst = g.statusTerm(r.Condition)
+	}
+	g.printf("\n%s := lib.na if {\n\t%s == \"N\"\n} else := {\"d\": \"I%s\", \"s\": %s} if {\n\t%s == \"I\"\n}", name, tname, code, tst, tname)
+	if r.Condition != nil {
+		g.printf(" else := lib.na if {\n\t%s == false\n} else := {\"d\": \"I%s\", \"s\": %s} if {\n\t%s == \"I\"\n}", cname, code, cst, cname)
 	}
 	if o == "[]" && a == "[]" {
 		// Nothing to evaluate: the effect is a constant.
@@ -284,14 +293,13 @@ func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 		} else {
 			g.printf("\n%s := x if {\n\tx := %s\n} else := \"I\"\n", cname, cond)
 		}
-		g.status("s_"+cname, r.Condition)
 	}
 	return nil
 }
 
 // lightRule emits a rule whose result is its decision code ("NA", the
 // effect, or "I" + effect) and s_<name>, the status of an Indeterminate.
-func (g *pkgGen) lightRule(name, tname, cname, code, cond string, condition xacml.Expr, target *xacml.Target) error {
+func (g *pkgGen) lightRule(name, tname, cname, code, cond, tst string, condition xacml.Expr, target *xacml.Target) error {
 	// any_<code> holds when some rule yields its effect: one body per
 	// branch of the rule's target, so OPA stops at the first that holds.
 	if !g.noShortcut {
@@ -311,14 +319,19 @@ func (g *pkgGen) lightRule(name, tname, cname, code, cond string, condition xacm
 		}
 		g.anyCodes[code] = true
 	}
+	// Emit helper rules before the rule's own text.
+	var cst string
+	if condition != nil {
+		cst = g.statusTerm(condition)
+	}
 	g.printf("\n%s := \"NA\" if {\n\t%s == \"N\"\n} else := \"I%s\" if {\n\t%s == \"I\"\n}", name, tname, code, tname)
 	if condition == nil {
 		g.printf(" else := %q\n", code)
-		g.printf("\ns_%s := s_%s\n", name, tname)
+		g.printf("\ns_%s := %s\n", name, tst)
 		return nil
 	}
 	g.printf(" else := \"NA\" if {\n\t%s == false\n} else := \"I%s\" if {\n\t%s == \"I\"\n} else := %q\n", cname, code, cname, code)
-	g.printf("\ns_%s := s_%s if {\n\t%s == \"I\"\n} else := s_%s\n", name, tname, tname, cname)
+	g.printf("\ns_%s := %s if {\n\t%s == \"I\"\n} else := %s\n", name, tst, tname, cst)
 	if chain, ok, err := g.logicChain(condition); err != nil {
 		return err
 	} else if ok {
@@ -326,7 +339,6 @@ func (g *pkgGen) lightRule(name, tname, cname, code, cond string, condition xacm
 	} else {
 		g.printf("\n%s := x if {\n\tx := %s\n} else := \"I\"\n", cname, cond)
 	}
-	g.status("s_"+cname, condition)
 	return nil
 }
 

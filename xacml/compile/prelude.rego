@@ -22,6 +22,15 @@ any3(xs) := "M" if {
 	x == "I"
 } else := "N"
 
+# memb is a membership match in tri-state: c is the caught bag ([] when
+# the bag is undefined, [bag] otherwise).
+memb(l, c) := "M" if {
+	count(c) == 1
+	l in c[0]
+} else := "N" if {
+	count(c) == 1
+} else := "I"
+
 # ---- boolean logic over caught values: each element is [] (Indeterminate) or [bool] ----
 
 and(cs) := false if {

@@ -9,11 +9,12 @@ import (
 
 // target emits rule `name` evaluating to "M", "N" or "I", and its status
 // rule s_<name> (consulted only when the target is Indeterminate).
-func (g *pkgGen) target(name string, t *xacml.Target) error {
+func (g *pkgGen) target(name string, t *xacml.Target) (string, error) {
 	if t == nil || len(t.AnyOf) == 0 {
-		g.printf("\n%s := \"M\"\n\ns_%s := %q\n", name, name, statusProcessing)
-		return nil
+		g.printf("\n%s := \"M\"\n", name)
+		return quote(statusProcessing), nil
 	}
+	branches, bags, fast := g.fastTarget(t)
 	var anyOfs []string
 	var exprs []xacml.Expr
 	for _, any := range t.AnyOf {
@@ -21,11 +22,24 @@ func (g *pkgGen) target(name string, t *xacml.Target) error {
 		for _, all := range any.AllOf {
 			var matches []string
 			for _, m := range all.Matches {
-				mname, err := g.match(m)
-				if err != nil {
-					return err
+				var term string
+				if fast {
+					// The general form of a fast match, for the fallback
+					// only: no rule of its own, which keeps the module (and
+					// OPA's compile time) small.
+					lit, bag, err := g.fastMatchTerms(m)
+					if err != nil {
+						return "", err
+					}
+					term = "lib.memb(" + lit + ", [b | b := " + bag + "])"
+				} else {
+					mname, err := g.match(m)
+					if err != nil {
+						return "", err
+					}
+					term = mname
 				}
-				matches = append(matches, mname)
+				matches = append(matches, term)
 				exprs = append(exprs, m.Attribute)
 			}
 			allOfs = append(allOfs, combine3("all3", matches))
@@ -33,7 +47,7 @@ func (g *pkgGen) target(name string, t *xacml.Target) error {
 		anyOfs = append(anyOfs, combine3("any3", allOfs))
 	}
 	generic := combine3("all3", anyOfs)
-	if branches, bags, ok := g.fastTarget(t); ok {
+	if fast {
 		var parts []string
 		for _, b := range branches {
 			parts = append(parts, "\"M\" if {\n\t"+strings.Join(b, "\n\t")+"\n}")
@@ -43,8 +57,16 @@ func (g *pkgGen) target(name string, t *xacml.Target) error {
 	} else {
 		g.printf("\n%s := x if {\n\tx := %s\n}\n", name, generic)
 	}
-	g.status("s_"+name, exprs...)
-	return nil
+	return g.statusTerm(exprs...), nil
+}
+
+// fastMatchTerms renders the literal and the bag of a fast match.
+func (g *pkgGen) fastMatchTerms(m *xacml.Match) (lit, bag string, err error) {
+	if lit, err = g.expr(m.Value); err != nil {
+		return "", "", err
+	}
+	bag, err = g.expr(m.Attribute)
+	return lit, bag, err
 }
 
 // maxTargetBranches bounds the disjunctive normal form of a fast target.
@@ -149,24 +171,26 @@ func (g *pkgGen) match(m *xacml.Match) (string, error) {
 	return name, nil
 }
 
-// status emits rule `name`: the status code of an Indeterminate caused by
-// the given expressions. A required attribute with an empty bag means
-// missing-attribute; anything else is a processing error.
-func (g *pkgGen) status(name string, exprs ...xacml.Expr) {
+// statusTerm returns a term for the status code of an Indeterminate caused
+// by the given expressions: a required attribute with an empty bag means
+// missing-attribute, anything else is a processing error. When no required
+// attribute is involved the term is a constant and no rule is emitted.
+func (g *pkgGen) statusTerm(exprs ...xacml.Expr) string {
 	var refs []string
 	seen := map[string]bool{}
 	for _, e := range exprs {
 		g.requiredAttrs(e, seen, &refs, map[string]bool{})
 	}
 	if len(refs) == 0 {
-		g.printf("\n%s := %q\n", name, statusProcessing)
-		return
+		return quote(statusProcessing)
 	}
+	name := g.fresh("st")
 	g.printf("\n%s := %q if {\n\tcount(%s) == 0\n}", name, statusMissing, refs[0])
 	for _, r := range refs[1:] {
 		g.printf(" else := %q if {\n\tcount(%s) == 0\n}", statusMissing, r)
 	}
 	g.printf(" else := %q\n", statusProcessing)
+	return name
 }
 
 // requiredAttrs collects the bag rules of MustBePresent designators in e,
