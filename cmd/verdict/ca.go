@@ -12,7 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/ca"
+	"github.com/verdict-authz/verdict/pki/caapi"
 	"github.com/verdict-authz/verdict/pki/caserver"
+	"github.com/verdict-authz/verdict/pki/caservice"
 	"github.com/verdict-authz/verdict/pki/keyfile"
 	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/x509bundle"
@@ -128,16 +130,28 @@ func runCAServe(ctx context.Context, env *cliEnv, args []string) error {
 	dir := fs.String("dir", "", "directory of the CA's keys, database and admin credentials (created when missing)")
 	listen := fs.String("listen", caDefaultListn, "listen address of the HTTPS API")
 	td := fs.String("trust-domain", caDefaultTD, "SPIFFE trust domain of every issued identity")
+	lifetime := fs.Duration("lifetime", 0, "default lifetime of issued certificates (default 24h; minutes are fine)")
+	rpcAddr := fs.String("rpc", "", "also serve CertificateAuthorityService (gRPC, gRPC-Web, Connect) on this address")
 	natsURL := fs.String("nats", "", "NATS server to publish revocation events on (subject "+revocation.Subject+")")
+	natsCert := fs.String("nats-cert", "", "client certificate for a NATS server that requires mTLS")
+	natsKey := fs.String("nats-key", "", "key of --nats-cert")
+	natsCA := fs.String("nats-ca", "", "trust bundle to verify the NATS server with (default: system roots)")
 	var hosts stringList
 	fs.Var(&hosts, "host", "DNS name or IP of the serving certificate (repeatable; default localhost)")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
-	var opts []ca.Option
+	opts := []ca.Option{ca.WithLifetime(*lifetime, 0)}
 	if *natsURL != "" {
-		nc, err := nats.Connect(*natsURL, nats.Name("verdict-ca"), nats.MaxReconnects(-1))
+		natsOpts := []nats.Option{nats.Name("verdict-ca"), nats.MaxReconnects(-1)}
+		if *natsCert != "" || *natsKey != "" {
+			natsOpts = append(natsOpts, nats.ClientCert(*natsCert, *natsKey))
+		}
+		if *natsCA != "" {
+			natsOpts = append(natsOpts, nats.RootCAs(*natsCA))
+		}
+		nc, err := nats.Connect(*natsURL, natsOpts...)
 		if err != nil {
 			return exitf(1, "nats %s: %v", *natsURL, err)
 		}
@@ -158,6 +172,16 @@ func runCAServe(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	rpc := "off"
+	if *rpcAddr != "" {
+		svc := caservice.New(c, caservice.WithLogger(logger), caservice.WithEndpoints(srv.URL()+caapi.PathCRLDER, srv.URL()+caapi.PathOCSP))
+		rs, err := svc.Listen(ctx, *rpcAddr, srv.Source())
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		rpc = rs.Addr().String()
+	}
 	cfgPath, err := writePlatformConfig(*dir, &platformConfig{
 		Endpoints: map[string]string{"ca": srv.URL()},
 		TLS:       &platformTLS{CAFile: caRootFile, CertFile: caAdminCert, KeyFile: caAdminKey},
@@ -165,7 +189,7 @@ func runCAServe(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("write configuration: %w", err)
 	}
-	logger.Info("listening", "ca", srv.Addr().String(), "url", srv.URL(),
+	logger.Info("listening", "ca", srv.Addr().String(), "rpc", rpc, "url", srv.URL(),
 		"root_fingerprint", srv.Fingerprint().String(), "config", cfgPath)
 	<-ctx.Done()
 	if err := srv.Close(); err != nil && !errors.Is(err, context.Canceled) {

@@ -13,11 +13,16 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/revocation"
+	"github.com/verdict-authz/verdict/pki/spiffeid"
+	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	"github.com/verdict-authz/verdict/pki/x509svid"
+	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
+	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
 
 // caLogBuffer collects the serving command's log while the test reads it.
@@ -56,11 +61,11 @@ func caTestNATS(t *testing.T) string {
 	return srv.ClientURL()
 }
 
-var listeningCA = regexp.MustCompile(`msg=listening ca=(\S+)`)
+var listeningCA = regexp.MustCompile(`msg=listening ca=(\S+) rpc=(\S+)`)
 
 // serveCA runs `verdict ca serve` until the test ends and returns the bound
-// address.
-func serveCA(t *testing.T, args ...string) string {
+// addresses of the HTTPS API and the RPC listener ("off" without --rpc).
+func serveCA(t *testing.T, args ...string) (addr, rpc string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &caLogBuffer{}
@@ -82,7 +87,7 @@ func serveCA(t *testing.T, args ...string) string {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listeningCA.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
+			return m[1], m[2]
 		}
 		select {
 		case code := <-done:
@@ -91,7 +96,7 @@ func serveCA(t *testing.T, args ...string) string {
 		}
 	}
 	t.Fatalf("no listening line:\n%s", logs)
-	return ""
+	return "", ""
 }
 
 func decodeJSON(t *testing.T, s string, v any) {
@@ -132,7 +137,7 @@ func TestCACommandsEndToEnd(t *testing.T) {
 	}
 
 	natsURL := caTestNATS(t)
-	addr := serveCA(t, "--dir", dir, "--listen", "127.0.0.1:0", "--nats", natsURL)
+	addr, rpcAddr := serveCA(t, "--dir", dir, "--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--nats", natsURL, "--lifetime", "1h")
 	cfg := filepath.Join(dir, "verdict.yaml")
 	raw, err := os.ReadFile(cfg)
 	if err != nil || !strings.Contains(string(raw), "https://"+addr) {
@@ -175,6 +180,9 @@ func TestCACommandsEndToEnd(t *testing.T) {
 	}
 	if web.ID.String() != booted.Identity || web.Leaf().SerialNumber.String() != booted.Serial {
 		t.Fatalf("bootstrap wrote %s %s, reported %s", web.ID, web.Leaf().SerialNumber, out)
+	}
+	if left := time.Until(web.Leaf().NotAfter); left > time.Hour || left < 50*time.Minute {
+		t.Fatalf("--lifetime 1h gave a certificate valid for another %s", left)
 	}
 	if code, _, errOut := runCLI(t, "", boot...); code != 1 || !strings.Contains(errOut, "join token") {
 		t.Fatalf("second redemption exit %d: %s", code, errOut)
@@ -234,6 +242,23 @@ func TestCACommandsEndToEnd(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "", "ca", "info", "--config", cfg); code != 0 || !strings.Contains(out, initOut.Fingerprint) {
 		t.Fatalf("info text exit %d: %s", code, out)
+	}
+
+	// The typed API answers on --rpc, authorizing the admin certificate.
+	src, err := tlsconfig.LoadFiles(tlsconfig.Files{Cert: filepath.Join(dir, "admin.pem"), Key: initOut.AdminKey, Bundle: filepath.Join(dir, "root.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := verdictv1connect.NewCertificateAuthorityServiceClient(tlsconfig.HTTPClient(src, tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(spiffeid.Must("verdict.local", "ca")))), "https://"+rpcAddr)
+	rinfo, err := rc.Info(t.Context(), connect.NewRequest(&verdictv1.InfoRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rinfo.Msg.GetRootFingerprintSha256() != initOut.Fingerprint || rinfo.Msg.GetCrlUrl() != "https://"+addr+"/crl" {
+		t.Fatalf("rpc info %v", rinfo.Msg)
+	}
+	if _, err := rc.CreateJoinToken(t.Context(), connect.NewRequest(&verdictv1.CreateJoinTokenRequest{Service: "api"})); err != nil {
+		t.Fatalf("rpc token as admin: %v", err)
 	}
 
 	// A certificate that is not an administrator's is refused.

@@ -66,6 +66,12 @@ func commands() map[string]command {
 		"ca bootstrap":    {"redeem a join token for a first certificate, pinning the CA root", runCABootstrap},
 		"ca revoke":       {"revoke a certificate by serial", runCARevoke},
 		"ca info":         {"describe the running certificate authority", runCAInfo},
+		"audit query":     {"find decision records by service, subject, resource, action, decision and time", runAuditQuery},
+		"audit get":       {"show one decision record", runAuditGet},
+		"audit replay":    {"re-evaluate a recorded decision against its or another revision", runAuditReplay},
+		"audit verify":    {"check the decision log's hash chains and signed checkpoints", runAuditVerify},
+		"audit changes":   {"show the PAP's policy change log", runAuditChanges},
+		"audit serve":     {"run the decision-log collector and the audit API", runAuditServe},
 	}
 }
 

@@ -136,6 +136,17 @@ func Parse(path string, data []byte) (*File, error) {
 	return &f, nil
 }
 
+// UsesFiles reports whether a stand-in PIP reads a file, which only works
+// where the file is (the author's machine, not the PAP).
+func (f *File) UsesFiles() bool {
+	for _, p := range f.PIPs {
+		if p.File != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // RunDir runs every test file under dir against the policies loaded from
 // policyPaths (dir itself when none are given).
 func RunDir(ctx context.Context, dir string, policyPaths ...string) ([]Result, error) {

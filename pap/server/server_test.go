@@ -37,7 +37,7 @@ func TestPushPublishesAndPDPsConverge(t *testing.T) {
 	}
 	resp, err := p.client.Push(ctx, connect.NewRequest(&verdictv1.PushRequest{
 		Service: "todo",
-		Sources: []*verdictv1.PolicySource{{Path: "todo.xml", Content: todo}, {Path: "todo_test.yaml", Content: []byte("cases: []\n")}},
+		Sources: []*verdictv1.PolicySource{{Path: "todo.xml", Content: todo}, {Path: "todo_test.yaml", Content: []byte("tests: []\n")}},
 		Message: "first",
 	}))
 	if err != nil {
@@ -169,10 +169,12 @@ func TestRefusedPushStoresNothingAndNamesFileLineElement(t *testing.T) {
 		"duplicate":      sources("a.yaml", string(policy("p", "Permit")), "a.yaml", string(policy("q", "Permit"))),
 		"pdp config":     sources("pdp.yaml", "listen: {}\n"),
 		"two roots":      sources("a.yaml", string(policy("p", "Permit")), "b.yaml", string(policy("q", "Permit"))),
-		"only tests":     sources("a_test.yaml", "cases: []\n"),
+		"only tests":     sources("a_test.yaml", "tests: []\n"),
 		"yaml syntax":    sources("a.yaml", "policy: [\n"),
 		"duplicate ids":  sources("a.yaml", string(policy("p", "Permit")), "b.yaml", string(policy("p", "Deny"))),
 		"bad UTF-8 path": {{Path: "a\xff.yaml", Content: policy("p", "Permit")}},
+		"failing test":   sources("a.yaml", string(policy("p", "Deny")), "a_test.yaml", failingTest),
+		"test with file": sources("a.yaml", string(policy("p", "Deny")), "a_test.yaml", "pips: [{category: subject, key: id, file: users.json}]\ntests: []\n"),
 	} {
 		_, err := p.grpc.Push(ctx, &verdictv1.PushRequest{Service: "orders", Sources: srcs})
 		if status.Code(err) != codes.InvalidArgument && status.Code(err) != codes.Internal {
@@ -231,7 +233,7 @@ func TestDiffAndRollback(t *testing.T) {
 	}
 	ref := "policyset: urn:root\ncombining: first-applicable\npolicies:\n  - policy_ref: urn:a\n"
 	r1 := push("root.yaml", ref, "a.yaml", string(policy("urn:a", "Permit")))
-	push("root.yaml", ref, "a.yaml", string(policy("urn:a", "Deny")), "notes_test.yaml", "cases: []\n")
+	push("root.yaml", ref, "a.yaml", string(policy("urn:a", "Deny")), "notes_test.yaml", "tests: []\n")
 	src := p.pdp("orders", "pdp-1")
 	waitRevision(t, src, 2)
 
@@ -407,5 +409,35 @@ func TestAuthorIsTheClientCertificateIdentity(t *testing.T) {
 	}
 	if got := resp.Msg.GetRevision().GetAuthor(); got != id {
 		t.Fatalf("author = %q, want %q", got, id)
+	}
+}
+
+// failingTest expects Permit from a policy that denies.
+const failingTest = `tests:
+  - name: expects permit
+    request:
+      subject: {type: user, id: alice}
+      action: {name: read}
+      resource: {type: doc, id: "1"}
+    decision: Permit
+`
+
+func TestValidateRunsPolicyTests(t *testing.T) {
+	p := startPAP(t)
+	ctx := context.Background()
+	passing := strings.Replace(failingTest, "decision: Permit", "decision: Deny", 1)
+	res, err := p.grpc.Validate(ctx, &verdictv1.ValidateRequest{Service: "orders", Sources: sources("a.yaml", string(policy("p", "Deny")), "a_test.yaml", passing)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.GetValid() || res.GetTestsPassed() != 1 {
+		t.Fatalf("validate = %v", res)
+	}
+	res, err = p.grpc.Validate(ctx, &verdictv1.ValidateRequest{Service: "orders", Sources: sources("a.yaml", string(policy("p", "Deny")), "a_test.yaml", failingTest)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetValid() || len(res.GetDiagnostics()) != 1 || res.GetDiagnostics()[0].GetPhase() != verdictv1.DiagnosticPhase_DIAGNOSTIC_PHASE_TEST || !strings.Contains(res.GetDiagnostics()[0].GetMessage(), "expects permit") {
+		t.Fatalf("a failing policy test must refuse the push: %v", res)
 	}
 }

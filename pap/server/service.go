@@ -197,7 +197,7 @@ func (s *Server) validate(ctx context.Context, req *verdictv1.ValidateRequest) (
 	if diags != nil {
 		return &verdictv1.ValidateResponse{Valid: false, Diagnostics: diags}, nil
 	}
-	return &verdictv1.ValidateResponse{Valid: true, RootPolicyId: prep.rootID, RootPolicyKind: prep.rootKind}, nil
+	return &verdictv1.ValidateResponse{Valid: true, RootPolicyId: prep.rootID, RootPolicyKind: prep.rootKind, TestsPassed: int32(prep.testsPassed)}, nil
 }
 
 func (s *Server) list(ctx context.Context, req *verdictv1.ListRequest) (*verdictv1.ListResponse, error) {

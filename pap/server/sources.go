@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/verdict-authz/verdict/pap/policytest"
 	"path"
 	"slices"
 	"strings"
@@ -36,10 +37,9 @@ type prepared struct {
 	content  store.Content
 	rootID   string
 	rootKind verdictv1.PolicyKind
-	// tests counts the policy test files found. They are stored but not
-	// run: Verdict has no policy test format yet (no `verdict policy
-	// test`), so tests_passed and tests_failed stay 0.
-	tests int
+	// testsPassed counts the policy test cases that ran and passed (a
+	// push with a failing case is refused).
+	testsPassed int
 }
 
 // prepare runs every check of a push: paths, parsing, validation,
@@ -59,6 +59,7 @@ func prepare(ctx context.Context, rootID string, sources []*verdictv1.PolicySour
 	out := &prepared{}
 	seen := make(map[string]bool, len(sources))
 	var policies []xacml.Evaluable
+	var tests []store.Source
 	for _, src := range sources {
 		p := src.GetPath()
 		if msg := checkSourcePath(p); msg != "" {
@@ -84,7 +85,7 @@ func prepare(ctx context.Context, rootID string, sources []*verdictv1.PolicySour
 		case FormatYAML:
 			e, err = xacml.ParseYAML(p, src.GetContent())
 		case FormatTest:
-			out.tests++
+			tests = append(tests, store.Source{Name: p, Content: src.GetContent()})
 			continue
 		default:
 			continue
@@ -124,6 +125,17 @@ func prepare(ctx context.Context, rootID string, sources []*verdictv1.PolicySour
 	if err := pdp.New().Activate(ctx, policy); err != nil {
 		diags.add(verdictv1.DiagnosticPhase_DIAGNOSTIC_PHASE_COMPILE, root.Position().File, int32(root.Position().Line), "", "the compiled policy does not activate: "+err.Error())
 		return nil, diags.list
+	}
+	// The policies' own tests must pass before anything is stored.
+	for _, t := range tests {
+		passed, problems := runTests(ctx, t, policies, out.rootID)
+		out.testsPassed += passed
+		for _, msg := range problems {
+			diags.add(verdictv1.DiagnosticPhase_DIAGNOSTIC_PHASE_TEST, t.Name, 0, "", msg)
+		}
+	}
+	if diags.failed() {
+		return nil, diags.sorted()
 	}
 	data, err := policy.BundleData()
 	if err == nil {
@@ -317,4 +329,33 @@ func DiagnosticText(d *verdictv1.Diagnostic) string {
 	}
 	b.WriteString(d.GetMessage())
 	return b.String()
+}
+
+// runTests runs one pushed policy test file against the pushed policies,
+// returning the passing cases and one message per problem.
+func runTests(ctx context.Context, t store.Source, policies []xacml.Evaluable, rootID string) (int, []string) {
+	f, err := policytest.Parse(t.Name, t.Content)
+	if err != nil {
+		return 0, []string{err.Error()}
+	}
+	if f.UsesFiles() {
+		return 0, []string{"a test PIP reads a file, which the PAP does not have: give its entities inline"}
+	}
+	if f.Root == "" {
+		f.Root = rootID
+	}
+	results, err := f.Run(ctx, policies)
+	if err != nil {
+		return 0, []string{err.Error()}
+	}
+	passed := 0
+	var problems []string
+	for _, r := range results {
+		if r.Failure == "" {
+			passed++
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("test %q failed: %s", r.Name, r.Failure))
+	}
+	return passed, problems
 }

@@ -114,7 +114,7 @@ func (m *Masker) Apply(r *Record) {
 	note := func(rule Rule) {
 		if !seen[rule.Path] {
 			seen[rule.Path] = true
-			r.Masked = append(r.Masked, MaskedField{Path: rule.Path, Action: rule.Action})
+			r.Masked = append(r.Masked, MaskedField(rule))
 		}
 	}
 	var attrs []pdp.Attribute

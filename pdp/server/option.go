@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/verdict-authz/verdict/pdp/decisionlog"
 	"github.com/verdict-authz/verdict/pip"
 )
 
@@ -62,6 +64,8 @@ type config struct {
 	rejectUnknown   bool
 	now             func() time.Time
 	shutdownTimeout time.Duration
+	decisionLog     DecisionLogger
+	logService      string
 }
 
 func newConfig(opts []Option) config {
@@ -268,4 +272,19 @@ func WithShutdownTimeout(d time.Duration) Option {
 			c.shutdownTimeout = d
 		}
 	})
+}
+
+// DecisionLogger receives a record of every decision the server makes
+// (decisionlog.Logger satisfies it). Log must not block: it runs on the
+// request's path.
+type DecisionLogger interface {
+	Log(ctx context.Context, r decisionlog.Record)
+}
+
+// WithDecisionLog records every decision in l, for auditors, under
+// service (the active policy's service when empty). Requests refused
+// before a decision (bad requests, no policy) are not decisions and are
+// not logged.
+func WithDecisionLog(l DecisionLogger, service string) Option {
+	return optionFunc(func(c *config) { c.decisionLog, c.logService = l, service })
 }

@@ -249,6 +249,7 @@ func (s *Server) decide(ctx context.Context, req *pdp.Request) (*pdp.Decision, e
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	start := time.Now()
 	d, err := s.engine.Decide(ctx, req)
 	switch {
 	case err == nil:
@@ -272,5 +273,8 @@ func (s *Server) decide(ctx context.Context, req *pdp.Request) (*pdp.Decision, e
 		}
 	}
 	s.metrics.decision(d.Effect)
+	if s.cfg.decisionLog != nil {
+		s.logDecision(ctx, start, req, d)
+	}
 	return d, nil
 }

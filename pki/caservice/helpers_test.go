@@ -133,10 +133,11 @@ type fixture struct {
 	listenAddr string // Service.Listen: Connect handler serving gRPC too
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...ca.Option) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	c, err := ca.New(ctx, t.TempDir(), ca.WithTrustDomain(td), ca.WithLogger(quiet()), ca.WithAuditSink(ca.SlogAudit(quiet())))
+	c, err := ca.New(ctx, t.TempDir(), append([]ca.Option{ca.WithTrustDomain(td), ca.WithLogger(quiet()),
+		ca.WithAuditSink(ca.SlogAudit(quiet()))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

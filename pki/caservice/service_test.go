@@ -156,6 +156,8 @@ func TestRefusals(t *testing.T) {
 				{"revoke unknown", second(admin[name].Revoke(ctx, &verdictv1.RevokeRequest{SerialNumber: "12345"})), connect.CodeNotFound},
 				{"revoke hex", second(admin[name].Revoke(ctx, &verdictv1.RevokeRequest{SerialNumber: "0x1f"})), connect.CodeInvalidArgument},
 				{"redeem bad token", second(anon[name].Redeem(ctx, &verdictv1.RedeemRequest{Token: "vjt_nope", CsrPem: csrPEM(t, newKey(t))})), connect.CodeUnauthenticated},
+				{"redeem asks for hosts not in CSR", second(anon[name].Redeem(ctx, &verdictv1.RedeemRequest{Token: "vjt_nope", CsrPem: csrPEM(t, newKey(t), "a.example"),
+					Hosts: []string{"b.example"}})), connect.CodeInvalidArgument},
 				{"anonymous renew", second(anon[name].Renew(ctx, &verdictv1.RenewRequest{CsrPem: csrPEM(t, newKey(t))})), connect.CodeUnauthenticated},
 			}
 			for _, c := range cases {
