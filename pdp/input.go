@@ -38,35 +38,72 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-// bags accumulates values per category, id, type (and issuer).
-type bags map[string]map[string]map[string][]*ast.Term
-
-func (b bags) add(cat, id, typ string, t *ast.Term) {
-	ids, ok := b[cat]
-	if !ok {
-		ids = map[string]map[string][]*ast.Term{}
-		b[cat] = ids
-	}
-	types, ok := ids[id]
-	if !ok {
-		types = map[string][]*ast.Term{}
-		ids[id] = types
-	}
-	types[typ] = append(types[typ], t)
+// bags accumulates values per category, id and type. Requests carry a
+// handful of attributes, so ordered slices with linear lookups beat maps
+// here, and they build the ast objects without intermediate maps.
+type bags struct {
+	cats []catBag
 }
 
-func (b bags) object() ast.Value {
-	cats := make([][2]*ast.Term, 0, len(b))
-	for cat, ids := range b {
-		idTerms := make([][2]*ast.Term, 0, len(ids))
-		for id, types := range ids {
-			typeTerms := make([][2]*ast.Term, 0, len(types))
-			for typ, vals := range types {
-				typeTerms = append(typeTerms, ast.Item(ast.StringTerm(typ), ast.ArrayTerm(vals...)))
-			}
-			idTerms = append(idTerms, ast.Item(ast.StringTerm(id), ast.ObjectTerm(typeTerms...)))
+type catBag struct {
+	name  string
+	attrs []attrBag
+}
+
+type attrBag struct {
+	id    string
+	types []typeBag
+}
+
+type typeBag struct {
+	typ   string
+	terms []*ast.Term
+}
+
+func (b *bags) add(cat, id, typ string, t *ast.Term) {
+	var c *catBag
+	for i := range b.cats {
+		if b.cats[i].name == cat {
+			c = &b.cats[i]
+			break
 		}
-		cats = append(cats, ast.Item(ast.StringTerm(cat), ast.ObjectTerm(idTerms...)))
+	}
+	if c == nil {
+		b.cats = append(b.cats, catBag{name: cat})
+		c = &b.cats[len(b.cats)-1]
+	}
+	var a *attrBag
+	for i := range c.attrs {
+		if c.attrs[i].id == id {
+			a = &c.attrs[i]
+			break
+		}
+	}
+	if a == nil {
+		c.attrs = append(c.attrs, attrBag{id: id})
+		a = &c.attrs[len(c.attrs)-1]
+	}
+	for i := range a.types {
+		if a.types[i].typ == typ {
+			a.types[i].terms = append(a.types[i].terms, t)
+			return
+		}
+	}
+	a.types = append(a.types, typeBag{typ: typ, terms: []*ast.Term{t}})
+}
+
+func (b *bags) object() ast.Value {
+	cats := make([][2]*ast.Term, 0, len(b.cats))
+	for _, c := range b.cats {
+		idTerms := make([][2]*ast.Term, 0, len(c.attrs))
+		for _, a := range c.attrs {
+			typeTerms := make([][2]*ast.Term, 0, len(a.types))
+			for _, t := range a.types {
+				typeTerms = append(typeTerms, ast.Item(ast.StringTerm(t.typ), ast.ArrayTerm(t.terms...)))
+			}
+			idTerms = append(idTerms, ast.Item(ast.StringTerm(a.id), ast.ObjectTerm(typeTerms...)))
+		}
+		cats = append(cats, ast.Item(ast.StringTerm(c.name), ast.ObjectTerm(idTerms...)))
 	}
 	return ast.NewObject(cats...)
 }
@@ -75,8 +112,8 @@ func (b bags) object() ast.Value {
 // type the policy designates for their attribute when their lexical form is
 // valid there, so a JSON string can satisfy an xs:dateTime designator.
 func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
-	all := bags{}
-	var byIssuer map[string]bags
+	var all bags
+	var byIssuer map[string]*bags
 	for _, a := range req.Attributes {
 		want := ib.designated[catID{a.Category, a.ID}]
 		for _, v := range a.Values {
@@ -88,11 +125,11 @@ func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
 				all.add(a.Category, a.ID, typ, term)
 				if a.Issuer != "" {
 					if byIssuer == nil {
-						byIssuer = map[string]bags{}
+						byIssuer = map[string]*bags{}
 					}
 					bi, ok := byIssuer[a.Issuer]
 					if !ok {
-						bi = bags{}
+						bi = &bags{}
 						byIssuer[a.Issuer] = bi
 					}
 					bi.add(a.Category, a.ID, typ, term)
@@ -118,19 +155,19 @@ func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
 		// input.ai[category][id][type][issuer]: regroup the issuer bags.
 		ai := map[string]map[string]map[string]map[string][]*ast.Term{}
 		for iss, bs := range byIssuer {
-			for cat, ids := range bs {
-				for id, types := range ids {
-					for typ, vals := range types {
-						if ai[cat] == nil {
-							ai[cat] = map[string]map[string]map[string][]*ast.Term{}
+			for _, c := range bs.cats {
+				for _, a := range c.attrs {
+					for _, t := range a.types {
+						if ai[c.name] == nil {
+							ai[c.name] = map[string]map[string]map[string][]*ast.Term{}
 						}
-						if ai[cat][id] == nil {
-							ai[cat][id] = map[string]map[string][]*ast.Term{}
+						if ai[c.name][a.id] == nil {
+							ai[c.name][a.id] = map[string]map[string][]*ast.Term{}
 						}
-						if ai[cat][id][typ] == nil {
-							ai[cat][id][typ] = map[string][]*ast.Term{}
+						if ai[c.name][a.id][t.typ] == nil {
+							ai[c.name][a.id][t.typ] = map[string][]*ast.Term{}
 						}
-						ai[cat][id][typ][iss] = vals
+						ai[c.name][a.id][t.typ][iss] = t.terms
 					}
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"testing"
@@ -279,3 +280,14 @@ func parseCert(t testing.TB, s string) *x509.Certificate {
 	}
 	return certs[0]
 }
+
+func mustID(t testing.TB, service string) spiffeid.ID {
+	t.Helper()
+	id, err := spiffeid.New(td, service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func bigInt(n int64) *big.Int { return big.NewInt(n) }
