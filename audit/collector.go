@@ -39,24 +39,22 @@ func NewCollector(js jetstream.JetStream, st Store, signer *Signer, opts ...Coll
 	return &Collector{js: js, st: st, signer: signer, cfg: newCollectorConfig(opts), dirty: map[string]Link{}}
 }
 
-// Run consumes until ctx ends, then writes a final checkpoint. It returns
-// nil when ctx ended, and an error when the stream or consumer cannot be
-// set up.
+// Run consumes until ctx ends, then writes a final checkpoint. NATS may
+// be unreachable when Run starts or at any time later: Run keeps retrying
+// (logging why) rather than give up, since a collector that exits loses
+// nothing but stops the audit trail. It returns nil once ctx ended.
 func (c *Collector) Run(ctx context.Context) error {
-	stream, err := decisionlog.EnsureStream(ctx, c.js, c.cfg.stream, c.cfg.prefix)
-	if err != nil {
-		return fmt.Errorf("audit collector: %w", err)
-	}
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       c.cfg.durable,
-		FilterSubject: c.cfg.prefix + ".>",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       c.cfg.ackWait,
-		MaxAckPending: max(4*c.cfg.batch, 1000),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("audit collector: consumer %s: %w", c.cfg.durable, err)
+	var cons jetstream.Consumer
+	for {
+		var err error
+		if cons, err = c.consumer(ctx); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.cfg.logger.Warn("audit collector: cannot set up the consumer, retrying", "err", err)
+		sleep(ctx, time.Second)
 	}
 	defer c.finalCheckpoint(ctx)
 	for ctx.Err() == nil {
@@ -79,6 +77,26 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.maybeCheckpoint(ctx, false)
 	}
 	return nil
+}
+
+// consumer creates (or finds) the stream and the durable consumer.
+func (c *Collector) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	stream, err := decisionlog.EnsureStream(ctx, c.js, c.cfg.stream, c.cfg.prefix)
+	if err != nil {
+		return nil, fmt.Errorf("audit collector: %w", err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       c.cfg.durable,
+		FilterSubject: c.cfg.prefix + ".>",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.cfg.ackWait,
+		MaxAckPending: max(4*c.cfg.batch, 1000),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit collector: consumer %s: %w", c.cfg.durable, err)
+	}
+	return cons, nil
 }
 
 // ingest stores one fetched batch and acknowledges it.

@@ -74,9 +74,11 @@ checkpoints: checkpoints.jsonl
 `, url, stream, prefix), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var collectorLog *lockedBuffer
 	startCollector := func() *exec.Cmd {
 		cmd := exec.Command(bin, "audit", "serve", "--config", cfgPath)
-		cmd.Stderr = &lockedBuffer{}
+		collectorLog = &lockedBuffer{}
+		cmd.Stderr = collectorLog
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +130,7 @@ checkpoints: checkpoints.jsonl
 		t.Helper()
 		for deadline := time.Now().Add(timeout); !cond(); time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s (stored %d)", what, count())
+				t.Fatalf("timed out waiting for %s (stored %d); collector log:\n%s", what, count(), collectorLog.String())
 			}
 		}
 	}

@@ -208,7 +208,7 @@ func runAuditServe(ctx context.Context, env *cliEnv, args []string) error {
 		defer ps.Close()
 		policies, changes = storePolicies{st: ps}, ps
 	}
-	nc, err := nats.Connect(cfg.NATS.URL, nats.Name("verdict-audit"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(cfg.NATS.URL, nats.Name("verdict-audit"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
