@@ -20,6 +20,9 @@ go test -run '^$' -bench 'BenchmarkSynth' -benchmem -count "$count" -timeout 60m
 go test -run '^$' -bench 'Todo|RBAC|Middleware' -benchmem -count "$count" -timeout 60m ./sdk/ | tee "$out/sdk.txt"
 go test -run '^$' -bench 'Verify' -benchmem -count "$count" ./token/ | tee "$out/token.txt"
 go test -run '^$' -bench 'HotSwap' -benchtime 1x -timeout 60m ./sdk/ -args -sdk.swaprules=1000 | tee "$out/hotswap.txt"
+go test -run '^$' -bench RevocationPropagation -benchtime 1x ./pki/revocation/ | tee "$out/revocation.txt"
+go test -run '^$' -bench 'Issue' -benchmem ./pki/ca/ | tee "$out/ca.txt"
+go test -run '^$' -bench 'OCSP' ./pki/caserver/ | tee -a "$out/ca.txt"
 for f in synth sdk token; do
   go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/$f.txt" > "$out/$f.benchstat.txt" || true
 done
