@@ -157,6 +157,12 @@ func toProtoReport(r Report) *verdictv1.ChainReport {
 	if r.Checkpoint != nil {
 		out.LatestCheckpoint = toProtoCheckpoint(*r.Checkpoint)
 	}
+	for _, t := range r.Tombstones {
+		out.Tombstones = append(out.Tombstones, &verdictv1.Tombstone{
+			FirstSequence: t.First, LastSequence: t.Last, LastChainHash: t.LastHash,
+			DeleteTime: timestamppb.New(t.Time), KeyId: t.KeyID, SignatureValid: true,
+		})
+	}
 	for _, p := range r.Problems {
 		out.Problems = append(out.Problems, &verdictv1.ChainProblem{Kind: protoProblemKinds[p.Kind], Sequence: p.Seq, DecisionId: p.DecisionID, Detail: p.Detail})
 	}

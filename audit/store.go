@@ -37,6 +37,12 @@ type Store interface {
 	Scan(ctx context.Context, service string, fn func(Entry) error) error
 	// Services lists the services with at least one entry.
 	Services(ctx context.Context) ([]string, error)
+	// Retain deletes the entries t covers and stores t, in one
+	// transaction (see audit.Retain).
+	Retain(ctx context.Context, t Tombstone) error
+	// Tombstones returns the retention tombstones of service, oldest
+	// first.
+	Tombstones(ctx context.Context, service string) ([]Tombstone, error)
 	// Count returns the number of entries of service ("" for all).
 	Count(ctx context.Context, service string) (int64, error)
 	// Close releases the database; idempotent.

@@ -43,6 +43,8 @@ type Report struct {
 	HeadHash   string      `json:"head_hash"`
 	Checkpoint *Checkpoint `json:"latest_checkpoint,omitempty"`
 	Problems   []Problem   `json:"problems,omitempty"`
+	// Tombstones are the retention deletions accounted for.
+	Tombstones []Tombstone `json:"tombstones,omitempty"`
 }
 
 // Verify checks service's chain in st: every record's hash, every link,
@@ -66,8 +68,29 @@ func Verify(ctx context.Context, st Store, keys Keys, service string, checkpoint
 			rep.Checkpoint = &cp
 		}
 	}
+	tombs, err := st.Tombstones(ctx, service)
+	if err != nil {
+		return rep, fmt.Errorf("audit: verify %s: %w", service, err)
+	}
+	valid := map[int64]Tombstone{} // by First
+	for _, t := range tombs {
+		if err := keys.VerifyTombstone(t); err != nil {
+			rep.Problems = append(rep.Problems, Problem{Kind: ProblemBadSignature, Seq: t.First, Detail: err.Error()})
+			continue
+		}
+		valid[t.First] = t
+		rep.Tombstones = append(rep.Tombstones, t)
+	}
 	next, prev := int64(1), ""
-	err := st.Scan(ctx, service, func(e Entry) error {
+	// skip follows signed tombstones from next, so that retention gaps
+	// are not reported and the chain continues from the removed tail.
+	skip := func() {
+		for t, ok := valid[next]; ok; t, ok = valid[next] {
+			next, prev = t.Last+1, t.LastHash
+		}
+	}
+	skip()
+	err = st.Scan(ctx, service, func(e Entry) error {
 		rep.Checked++
 		if rep.First == 0 {
 			rep.First = e.Seq
@@ -93,10 +116,14 @@ func Verify(ctx context.Context, st Store, keys Keys, service string, checkpoint
 		}
 		next, prev = e.Seq+1, e.Hash
 		rep.Last, rep.HeadHash = e.Seq, e.Hash
+		skip()
 		return nil
 	})
 	if err != nil {
 		return rep, fmt.Errorf("audit: verify %s: %w", service, err)
+	}
+	if next-1 > rep.Last { // the chain ends in a retention tombstone
+		rep.Last, rep.HeadHash = next-1, prev
 	}
 	if cp := rep.Checkpoint; cp != nil && cp.Seq > rep.Last {
 		rep.Problems = append(rep.Problems, Problem{Kind: ProblemTruncated, Seq: rep.Last + 1,

@@ -66,6 +66,16 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS decisions_action ON decisions (action, time_ns)`,
 	`CREATE INDEX IF NOT EXISTS decisions_decision ON decisions (decision, time_ns)`,
 	`CREATE INDEX IF NOT EXISTS decisions_revision ON decisions (service, revision, time_ns)`,
+	`CREATE TABLE IF NOT EXISTS tombstones (
+		service    TEXT NOT NULL,
+		first_seq  BIGINT NOT NULL,
+		last_seq   BIGINT NOT NULL,
+		last_hash  TEXT NOT NULL,
+		time_ns    BIGINT NOT NULL,
+		key_id     TEXT NOT NULL,
+		signature  TEXT NOT NULL,
+		PRIMARY KEY (service, first_seq)
+	)`,
 }
 
 // Rebind rewrites a query written with ? placeholders for s's database,

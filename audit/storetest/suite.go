@@ -29,19 +29,21 @@ type Harness struct {
 // call and clean it up when the test ends.
 func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	tests := map[string]func(t *testing.T, h Harness){
-		"AppendIsIdempotent":        testAppendIsIdempotent,
-		"ChainsArePerService":       testChainsArePerService,
-		"GetAndNotFound":            testGetAndNotFound,
-		"QueryFilters":              testQueryFilters,
-		"QueryPages":                testQueryPages,
-		"QueryRejectsBadPageToken":  testQueryRejectsBadPageToken,
-		"VerifyIntact":              testVerifyIntact,
-		"VerifyDetectsModification": testVerifyDetectsModification,
-		"VerifyDetectsIndexEdit":    testVerifyDetectsIndexEdit,
-		"VerifyDetectsDeletion":     testVerifyDetectsDeletion,
-		"VerifyDetectsTruncation":   testVerifyDetectsTruncation,
-		"VerifyDetectsRewrite":      testVerifyDetectsRewrite,
-		"Close":                     testClose,
+		"AppendIsIdempotent":            testAppendIsIdempotent,
+		"ChainsArePerService":           testChainsArePerService,
+		"GetAndNotFound":                testGetAndNotFound,
+		"QueryFilters":                  testQueryFilters,
+		"QueryPages":                    testQueryPages,
+		"QueryRejectsBadPageToken":      testQueryRejectsBadPageToken,
+		"VerifyIntact":                  testVerifyIntact,
+		"VerifyDetectsModification":     testVerifyDetectsModification,
+		"VerifyDetectsIndexEdit":        testVerifyDetectsIndexEdit,
+		"VerifyDetectsDeletion":         testVerifyDetectsDeletion,
+		"VerifyDetectsTruncation":       testVerifyDetectsTruncation,
+		"VerifyDetectsRewrite":          testVerifyDetectsRewrite,
+		"RetentionKeepsChainVerifiable": testRetentionKeepsChainVerifiable,
+		"ForgedTombstoneIsReported":     testForgedTombstoneIsReported,
+		"Close":                         testClose,
 	}
 	for name, run := range tests {
 		t.Run(name, func(t *testing.T) { run(t, newHarness(t)) })
@@ -363,4 +365,58 @@ func testClose(t *testing.T, h Harness) {
 	if _, err := h.Store.Count(t.Context(), ""); !errors.Is(err, audit.ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
+}
+
+func newTestSigner(t *testing.T) *audit.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.NewSigner(priv)
+}
+
+func testRetentionKeepsChainVerifiable(t *testing.T, h Harness) {
+	s := h.Store
+	signer := newTestSigner(t)
+	keys := audit.NewKeys(signer.PublicKey())
+	res := mustAppend(t, s, Entries(t, "svc", 0, 20))
+	cp := signer.Sign("svc", res.Heads["svc"], time.Now())
+	tomb, err := audit.Retain(t.Context(), s, signer, "svc", base.Add(8*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tomb.First != 1 || tomb.Last != 8 {
+		t.Fatalf("tombstone %+v, want 1..8", tomb)
+	}
+	if n, _ := s.Count(t.Context(), "svc"); n != 12 {
+		t.Fatalf("%d records left, want 12", n)
+	}
+	rep := verify(t, s, keys, cp)
+	if !rep.Intact || rep.First != 9 || rep.Last != 20 || len(rep.Tombstones) != 1 {
+		t.Fatalf("after retention: %+v", rep)
+	}
+	if _, err := audit.Retain(t.Context(), s, signer, "svc", base); !errors.Is(err, audit.ErrNothingToRetain) {
+		t.Fatalf("retain nothing: %v", err)
+	}
+	// Deleting the record right after the tombstone is still detected.
+	if err := h.Exec(t.Context(), `DELETE FROM decisions WHERE seq = ?`, 9); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, verify(t, s, keys, cp), audit.ProblemMissing, 9)
+}
+
+func testForgedTombstoneIsReported(t *testing.T, h Harness) {
+	keys, cp := signed(t, h.Store, 10)
+	if err := h.Exec(t.Context(), `DELETE FROM decisions WHERE seq >= ? AND seq <= ?`, 3, 4); err != nil {
+		t.Fatal(err)
+	}
+	forger := newTestSigner(t)
+	forged := forger.SignTombstone("svc", 3, 4, "sha256:00", time.Now())
+	if err := h.Store.Retain(t.Context(), forged); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify(t, h.Store, keys, cp)
+	expect(t, rep, audit.ProblemBadSignature, 3)
+	expect(t, rep, audit.ProblemMissing, 3)
 }

@@ -49,6 +49,9 @@ type auditConfig struct {
 	PolicyStore *dbConfig `yaml:"policy_store"`
 	SigningKey  string    `yaml:"signing_key"`
 	Checkpoints string    `yaml:"checkpoints"`
+	// Retention removes records older than this (e.g. 2160h), leaving
+	// signed tombstones; 0 keeps everything.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // dbConfig names a SQLite file or a PostgreSQL database and schema.
@@ -248,6 +251,9 @@ func runAuditServe(ctx context.Context, env *cliEnv, args []string) error {
 	defer cancel()
 	collected := make(chan error, 1)
 	go func() { collected <- collector.Run(ctx) }()
+	if cfg.Retention > 0 {
+		go retainLoop(ctx, st, signer, cfg.Retention, logger)
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	logger.Info("listening", "audit", ln.Addr().String())
@@ -287,4 +293,30 @@ func auditTLSConfig(cert, key, clientCA string) (*tls.Config, error) {
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
+}
+
+// retainLoop applies the retention period hourly to every service.
+func retainLoop(ctx context.Context, st audit.Store, signer *audit.Signer, keep time.Duration, logger *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		services, err := st.Services(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("audit retention: list services", "err", err)
+		}
+		for _, svc := range services {
+			t, err := audit.Retain(ctx, st, signer, svc, time.Now().Add(-keep))
+			switch {
+			case err == nil:
+				logger.Info("audit retention: removed records", "service", svc, "first", t.First, "last", t.Last)
+			case !errors.Is(err, audit.ErrNothingToRetain) && ctx.Err() == nil:
+				logger.Warn("audit retention", "service", svc, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
