@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +25,11 @@ var _ audit.Store = (*Store)(nil)
 
 const columns = `decision_id, service, seq, prev_hash, hash, time_ns, subject_id, resource_type, resource_id, action, decision, revision, data`
 
-// Append implements audit.Store.
+// Append implements audit.Store. Inside one transaction it locks the
+// chains of the batch's services (in name order, so concurrent collectors
+// cannot deadlock), reads their heads, skips decision ids already stored,
+// chains the rest and inserts them with multi-row INSERTs: one round trip
+// per few hundred records rather than per record.
 func (s *Store) Append(ctx context.Context, entries []audit.Entry) (audit.AppendResult, error) {
 	res := audit.AppendResult{Heads: map[string]audit.Link{}}
 	if err := s.check(); err != nil {
@@ -34,38 +40,78 @@ func (s *Store) Append(ctx context.Context, entries []audit.Entry) (audit.Append
 		return res, fmt.Errorf("audit %s: begin: %w", s.d.name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	insert, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO decisions (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (decision_id) DO NOTHING`))
-	if err != nil {
-		return res, fmt.Errorf("audit %s: prepare: %w", s.d.name, err)
-	}
-	defer insert.Close()
-	stored := 0
+	var services []string
 	for _, e := range entries {
-		head, ok := res.Heads[e.Service]
-		if !ok {
-			if head, err = s.head(ctx, tx, e.Service); err != nil {
-				return res, err
-			}
+		services = append(services, e.Service)
+	}
+	slices.Sort(services)
+	for _, svc := range slices.Compact(services) {
+		if res.Heads[svc], err = s.head(ctx, tx, svc); err != nil {
+			return res, err
 		}
-		next := audit.Chain(head, &e)
-		r, err := insert.ExecContext(ctx, e.DecisionID, e.Service, e.Seq, e.PrevHash, e.Hash, e.Time.UnixNano(),
-			e.SubjectID, e.ResourceType, e.ResourceID, e.Action, e.Decision, e.Revision, string(e.Data))
-		if err != nil {
-			return res, fmt.Errorf("audit %s: insert %s: %w", s.d.name, e.DecisionID, err)
+	}
+	seen, err := s.existing(ctx, tx, entries)
+	if err != nil {
+		return res, err
+	}
+	fresh := make([]audit.Entry, 0, len(entries))
+	for _, e := range entries {
+		if seen[e.DecisionID] {
+			continue
 		}
-		if n, err := r.RowsAffected(); err != nil {
-			return res, fmt.Errorf("audit %s: insert %s: %w", s.d.name, e.DecisionID, err)
-		} else if n == 1 {
-			head = next
-			stored++
+		seen[e.DecisionID] = true
+		res.Heads[e.Service] = audit.Chain(res.Heads[e.Service], &e)
+		fresh = append(fresh, e)
+	}
+	const rowsPerInsert = 200 // 13 parameters each: within every driver's limit
+	for chunk := range slices.Chunk(fresh, rowsPerInsert) {
+		q := `INSERT INTO decisions (` + columns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?),", len(chunk)), ",")
+		args := make([]any, 0, 13*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.DecisionID, e.Service, e.Seq, e.PrevHash, e.Hash, e.Time.UnixNano(),
+				e.SubjectID, e.ResourceType, e.ResourceID, e.Action, e.Decision, e.Revision, string(e.Data))
 		}
-		res.Heads[e.Service] = head
+		if _, err := tx.ExecContext(ctx, s.d.rebind(q), args...); err != nil {
+			return res, fmt.Errorf("audit %s: insert: %w", s.d.name, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("audit %s: commit: %w", s.d.name, err)
 	}
-	res.Stored = stored
+	res.Stored = len(fresh)
 	return res, nil
+}
+
+// existing returns which of the entries' decision ids are already stored.
+func (s *Store) existing(ctx context.Context, tx *sql.Tx, entries []audit.Entry) (map[string]bool, error) {
+	seen := make(map[string]bool, len(entries))
+	const idsPerQuery = 500
+	for chunk := range slices.Chunk(entries, idsPerQuery) {
+		args := make([]any, len(chunk))
+		for i, e := range chunk {
+			args[i] = e.DecisionID
+		}
+		q := `SELECT decision_id FROM decisions WHERE decision_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
+		rows, err := tx.QueryContext(ctx, s.d.rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("audit %s: existing: %w", s.d.name, err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("audit %s: existing: %w", s.d.name, err)
+			}
+			seen[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("audit %s: existing: %w", s.d.name, err)
+		}
+	}
+	return seen, nil
 }
 
 // head returns service's chain head inside tx, after taking the service's

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -183,42 +184,79 @@ func runAuditServe(ctx context.Context, env *cliEnv, args []string) error {
 		return exitf(2, "usage: verdict audit serve --config FILE [--listen ADDR]")
 	}
 	cfg, err := loadAuditConfig(*configPath)
-	if *listen != "" && err == nil {
-		cfg.Listen = *listen
-	}
 	if err != nil {
 		return exitf(2, "%s: %v", *configPath, err)
 	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
+	a, err := startAuditServer(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", "audit", a.Addr())
+	select {
+	case <-ctx.Done():
+	case err = <-a.failed:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, a.Close(sctx))
+	logger.Info("stopped")
+	return err
+}
 
+// auditServer is the collector and the AuditService of one auditConfig,
+// running; `verdict up` starts one in-process the same way.
+type auditServer struct {
+	ln      net.Listener
+	hs      *http.Server
+	cancel  context.CancelFunc
+	failed  chan error
+	stopped chan struct{}
+	closers []func() error
+	once    sync.Once
+	err     error
+}
+
+// startAuditServer opens the stores, connects to NATS (retrying in the
+// background when it is down), starts the collector and serves the API.
+func startAuditServer(ctx context.Context, cfg *auditConfig, logger *slog.Logger) (a *auditServer, err error) {
+	a = &auditServer{failed: make(chan error, 2), stopped: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
 	key, err := loadOrCreateSigningKey(cfg.SigningKey)
 	if err != nil {
-		return exitf(2, "signing_key: %v", err)
+		return nil, exitf(2, "signing_key: %v", err)
 	}
 	signer := audit.NewSigner(key)
 	st, err := openAuditStore(ctx, cfg.Store)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	a.closers = append(a.closers, st.Close)
 	var policies audit.PolicySource
 	var changes audit.ChangeSource
 	if cfg.PolicyStore != nil {
 		ps, err := openPolicyStore(ctx, *cfg.PolicyStore)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer ps.Close()
+		a.closers = append(a.closers, ps.Close)
 		policies, changes = storePolicies{st: ps}, ps
 	}
 	nc, err := nats.Connect(cfg.NATS.URL, nats.Name("verdict-audit"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
 	if err != nil {
-		return fmt.Errorf("nats: %w", err)
+		return nil, fmt.Errorf("nats: %w", err)
 	}
-	defer nc.Close()
+	a.closers = append(a.closers, func() error { nc.Close(); return nil })
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("nats: %w", err)
+		return nil, fmt.Errorf("nats: %w", err)
 	}
 	cpFile := audit.NewCheckpointFile(cfg.Checkpoints)
 	collector := audit.NewCollector(js, st, signer,
@@ -229,48 +267,74 @@ func runAuditServe(ctx context.Context, env *cliEnv, args []string) error {
 
 	mux := http.NewServeMux()
 	mux.Handle(svc.ConnectHandler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
-	hs.Protocols.SetHTTP1(true)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	a.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+	a.hs.Protocols.SetHTTP1(true)
+	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	if cfg.TLS != nil {
 		tc, err := auditTLSConfig(cfg.TLS.Cert, cfg.TLS.Key, cfg.TLS.ClientCA)
 		if err != nil {
-			ln.Close()
-			return exitf(2, "tls: %v", err)
+			a.ln.Close()
+			return nil, exitf(2, "tls: %v", err)
 		}
-		hs.Protocols.SetHTTP2(true)
-		ln = tls.NewListener(ln, tc)
+		a.hs.Protocols.SetHTTP2(true)
+		a.ln = tls.NewListener(a.ln, tc)
 	} else {
-		hs.Protocols.SetUnencryptedHTTP2(true)
+		a.hs.Protocols.SetUnencryptedHTTP2(true)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	collected := make(chan error, 1)
-	go func() { collected <- collector.Run(ctx) }()
-	if cfg.Retention > 0 {
-		go retainLoop(ctx, st, signer, cfg.Retention, logger)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := collector.Run(runCtx); err != nil {
+			a.failed <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if cfg.Retention > 0 {
+			retainLoop(runCtx, st, signer, cfg.Retention, logger)
+		}
+	}()
+	go func() {
+		if err := a.hs.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.failed <- err
+		}
+	}()
+	go func() { wg.Wait(); close(a.stopped) }()
+	return a, nil
+}
+
+// Addr is the bound address of the API.
+func (a *auditServer) Addr() string { return a.ln.Addr().String() }
+
+// Close stops serving, lets the collector write its final checkpoint and
+// closes the stores and the connection. It is safe to call more than once.
+func (a *auditServer) Close(ctx context.Context) error {
+	a.once.Do(func() {
+		a.err = a.hs.Shutdown(ctx)
+		a.cancel()
+		select {
+		case <-a.stopped:
+		case <-ctx.Done():
+			a.err = errors.Join(a.err, ctx.Err())
+		}
+		a.err = errors.Join(a.err, a.closeAll())
+	})
+	return a.err
+}
+
+func (a *auditServer) closeAll() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
 	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	logger.Info("listening", "audit", ln.Addr().String())
-	select {
-	case <-ctx.Done():
-	case err = <-collected:
-	case err = <-served:
-	}
-	cancel()
-	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer scancel()
-	serr := hs.Shutdown(sctx)
-	if err == nil || errors.Is(err, http.ErrServerClosed) {
-		err = serr
-	}
-	logger.Info("stopped")
-	return err
+	a.closers = nil
+	return errors.Join(errs...)
 }
 
 // auditTLSConfig serves with cert/key and, when clientCA is set, requires

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite"
 
 	"github.com/verdict-authz/verdict/audit"
@@ -118,7 +120,13 @@ checkpoints: checkpoints.jsonl
 	}
 
 	const n = 40
-	logger, err := decisionlog.New(t.Context(), decisionlog.NewJetStreamPublisher(js), decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(10, time.Millisecond))
+	if err := os.WriteFile(filepath.Join(dir, "mask.key"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logger, closeLog, err := openDecisionLog(t.Context(), decisionLogConfig{
+		NATS: url, SubjectPrefix: prefix, Spool: "spool", Instance: "pdp-7", MaskKeyFile: "mask.key",
+		Mask: []maskRule{{Path: "subject/email", Action: "hash"}},
+	}, dir, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +140,12 @@ checkpoints: checkpoints.jsonl
 			Request: []pdp.Attribute{
 				{Category: pdp.CategorySubject, ID: "id", Values: []pdp.Value{{Type: "string", Lexical: fmt.Sprintf("user%d", i%2)}}},
 				{Category: pdp.CategoryAction, ID: "name", Values: []pdp.Value{{Type: "string", Lexical: "can_read_todos"}}},
+				{Category: pdp.CategorySubject, ID: "email", Values: []pdp.Value{{Type: "string", Lexical: "rick@the-citadel.com"}}},
 			},
 			Effect: effect, Status: pdp.Status{Code: pdp.StatusOK},
 		})
 	}
-	if err := logger.Close(t.Context()); err != nil {
+	if err := closeLog(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -163,6 +172,12 @@ checkpoints: checkpoints.jsonl
 	}
 	if code, out, errOut := auditCLI(t, "audit", "query", "--config", platform, "--limit", "5"); code != 0 || !strings.Contains(out, "DECISION") || !strings.Contains(errOut, "--page-token") {
 		t.Fatalf("table output: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Masking happened before the record left the "PDP".
+	code, out, errOut := auditCLI(t, "audit", "get", "--config", platform, "--id", "cli-005")
+	if code != 0 || strings.Contains(out, "rick@") || !strings.Contains(out, "hmac-sha256:") || !strings.Contains(out, "MASK_ACTION_HASH") || !strings.Contains(out, "pdp-7") {
+		t.Fatalf("audit get: exit %d\n%s\n%s", code, out, errOut)
 	}
 
 	// The collector checkpoints the head; wait until it covers all records.
@@ -192,7 +207,7 @@ checkpoints: checkpoints.jsonl
 	if _, err := db.ExecContext(t.Context(), `DELETE FROM decisions WHERE seq > 37`); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := auditCLI(t, "audit", "verify", "--config", platform, "--checkpoints", filepath.Join(dir, "checkpoints.jsonl"))
+	code, out, errOut = auditCLI(t, "audit", "verify", "--config", platform, "--checkpoints", filepath.Join(dir, "checkpoints.jsonl"))
 	if code != 1 || !strings.Contains(out, "truncated at 38") || !strings.Contains(errOut, "tampered") {
 		t.Fatalf("truncation: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -251,7 +251,10 @@ func waitRollout(ctx context.Context, env *cliEnv, c verdictv1connect.PolicyAdmi
 	if last != nil && last.GetComplete() {
 		return last, nil
 	}
-	if wctx.Err() != nil && ctx.Err() == nil {
+	// The deadline travels with the request, so the server may end the
+	// stream with deadline_exceeded a moment before wctx itself expires.
+	timedOut := wctx.Err() != nil || (err != nil && connect.CodeOf(err) == connect.CodeDeadlineExceeded)
+	if timedOut && ctx.Err() == nil {
 		if last == nil {
 			return nil, exitf(3, "timed out after %s waiting for the rollout of revision %d", timeout, rev)
 		}
