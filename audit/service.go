@@ -162,10 +162,16 @@ func (s *Service) Changes(ctx context.Context, in *verdictv1.ChangesRequest) (*v
 		if c.Action == store.ActionRollback {
 			kind = verdictv1.PolicyChangeKind_POLICY_CHANGE_KIND_ROLLBACK
 		}
-		out.Changes = append(out.Changes, &verdictv1.PolicyChangeEntry{Kind: kind, Revision: &verdictv1.Revision{
+		entry := &verdictv1.PolicyChangeEntry{Kind: kind, Revision: &verdictv1.Revision{
 			Service: c.Service, Number: c.Number, Digest: c.Digest, Author: c.Author, Message: c.Message,
 			ParentRevision: c.Parent, CreateTime: timestamppb.New(c.CreatedAt),
-		}})
+		}}
+		if r, ok := s.changes.(RevisionReader); ok {
+			if entry.Files, err = fileChanges(ctx, r, c); err != nil {
+				return nil, err
+			}
+		}
+		out.Changes = append(out.Changes, entry)
 	}
 	return out, nil
 }

@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,7 +117,8 @@ func Parse(path string, data []byte) (*File, error) {
 	var f File
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		// io.EOF: an empty document (only comments) holds no tests.
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f.path = path

@@ -223,14 +223,16 @@ func (s *Source) activate(b *bundle.Bundle, start time.Time) error {
 	s.metrics.activation.Observe(time.Since(start).Seconds())
 	s.metrics.bundles.WithLabelValues(resultApplied).Inc()
 	s.metrics.revision.Set(float64(m.Revision))
+	// Observers hear of the activation before waiters are released, so
+	// that whoever waited for a revision also sees it observed.
+	if s.cfg.observer != nil {
+		s.cfg.observer.Activated(m)
+	}
 	s.mu.Lock()
 	s.state = state{revision: m.Revision, digest: b.Digest()}
 	s.signalLocked()
 	s.mu.Unlock()
 	s.readyOnce()
-	if s.cfg.observer != nil {
-		s.cfg.observer.Activated(m)
-	}
 	return nil
 }
 
