@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/verdict-authz/verdict/pap/store"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
@@ -47,16 +48,6 @@ func fileChanges(ctx context.Context, r RevisionReader, c store.Change) ([]*verd
 	for name := range before {
 		out = append(out, &verdictv1.FileDiff{Path: name, Change: verdictv1.ChangeType_CHANGE_TYPE_REMOVED})
 	}
-	slices.SortFunc(out, func(a, b *verdictv1.FileDiff) int { return compareStrings(a.GetPath(), b.GetPath()) })
+	slices.SortFunc(out, func(a, b *verdictv1.FileDiff) int { return strings.Compare(a.GetPath(), b.GetPath()) })
 	return out, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -25,7 +25,7 @@ import (
 
 // natsURL returns VERDICT_TEST_NATS_URL or starts an in-process server
 // with JetStream on a free port.
-func natsURL(t *testing.T) string {
+func natsURL(t testing.TB) string {
 	t.Helper()
 	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
 		return url
@@ -52,7 +52,7 @@ type env struct {
 	cpPrefx string
 }
 
-func newEnv(t *testing.T, url string) *env {
+func newEnv(t testing.TB, url string) *env {
 	t.Helper()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -75,7 +75,7 @@ func newEnv(t *testing.T, url string) *env {
 	return e
 }
 
-func openStore(t *testing.T) *sqlstore.Store {
+func openStore(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "audit.db"))
 	if err != nil {

@@ -179,7 +179,9 @@ func (s *Store) Services(ctx context.Context) ([]string, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT service FROM decisions ORDER BY service`)
+	// A service whose records retention removed entirely still has a
+	// chain to verify: its tombstones.
+	rows, err := s.db.QueryContext(ctx, `SELECT service FROM decisions UNION SELECT service FROM tombstones ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("audit %s: services: %w", s.d.name, err)
 	}

@@ -47,10 +47,14 @@ func TestAuditReplayAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, cond := range []string{"true", "false"} {
+		sources := []store.Source{{Name: "p.yaml", Format: "xacml-yaml", Content: fmt.Appendf(nil, "policy: p\n# %d\n", i)}}
+		if i == 1 {
+			sources = append(sources, store.Source{Name: "q.yaml", Format: "xacml-yaml", Content: []byte("policy: q\n")})
+		}
 		_, err := pap.Create(t.Context(), store.Draft{
 			Service: "orders", Parent: int64(i), Author: "alice@example.com", Message: fmt.Sprintf("revision %d", i+1),
 			Content: store.Content{
-				Sources:      []store.Source{{Name: "p.yaml", Format: "xacml-yaml", Content: []byte("policy: p\n")}},
+				Sources:      sources,
 				RootPolicyID: "p",
 				Rego:         map[string]string{"verdict/main.rego": fmt.Sprintf(replayRego, cond)},
 			},
@@ -135,5 +139,9 @@ func TestAuditReplayAndChanges(t *testing.T) {
 	code, out, errOut = auditCLI(t, "audit", "changes", "--config", platform, "--service", "orders")
 	if code != 0 || strings.Count(out, "alice@example.com") != 2 || !strings.Contains(out, "revision 2") {
 		t.Fatalf("changes: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = auditCLI(t, "audit", "changes", "--config", platform, "--service", "orders", "--limit", "1", "--output", "json")
+	if code != 0 || !strings.Contains(out, `"CHANGE_TYPE_MODIFIED"`) || !strings.Contains(out, `"q.yaml"`) || !strings.Contains(out, `"CHANGE_TYPE_ADDED"`) || !strings.Contains(out, `"nextPageToken"`) {
+		t.Fatalf("changes with files: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
