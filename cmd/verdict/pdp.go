@@ -119,6 +119,11 @@ type pdpConfig struct {
 		TrustedKeys string `yaml:"trusted_keys"`
 	} `yaml:"bundle"`
 	PIPs []pipConfig `yaml:"pips"`
+	// DecisionLog ships every decision to the audit collector over NATS
+	// (see decisionLogConfig).
+	DecisionLog *decisionLogConfig `yaml:"decision_log"`
+	// dir is the configuration file's directory, for paths resolved late.
+	dir string
 	// Token turns bearer JWTs (ext_authz, DecisionService bearer_token)
 	// into subject attributes.
 	Token *tokenConfig `yaml:"token"`
@@ -190,6 +195,7 @@ func loadPDPConfig(path string) (*pdpConfig, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
+	cfg.dir = dir
 	rel := func(p *string) {
 		if *p != "" && !filepath.IsAbs(*p) && !strings.Contains(*p, "://") {
 			*p = filepath.Join(dir, *p)
@@ -379,6 +385,19 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		}
 		p.closers = append(p.closers, closeKeys)
 		opts = append(opts, server.WithTokenValidator(v))
+	}
+	if cfg.DecisionLog != nil {
+		l, closeLog, err := openDecisionLog(ctx, *cfg.DecisionLog, cfg.dir, reg, logger)
+		if err != nil {
+			return nil, exitf(2, "decision_log: %v", err)
+		}
+		// Closing flushes what is queued, even when the serve context ended.
+		p.closers = append(p.closers, func() error { return closeLog(context.WithoutCancel(ctx)) })
+		service := cfg.Service
+		if service == "" {
+			service = "default"
+		}
+		opts = append(opts, server.WithDecisionLog(l, service))
 	}
 	if p.server, err = server.New(p.engine, opts...); err != nil {
 		return nil, err
