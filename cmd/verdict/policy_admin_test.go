@@ -113,7 +113,7 @@ func (p *upPlatform) cli(t *testing.T, args ...string) (code int, stdout, stderr
 
 func TestPolicyCommandsAgainstVerdictUp(t *testing.T) {
 	p := startUp(t)
-	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc"} {
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "audit"} {
 		if p.endpoints[name] == "" {
 			t.Fatalf("no %s line; got %v", name, p.endpoints)
 		}

@@ -19,12 +19,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/verdict-authz/verdict/audit"
 	"github.com/verdict-authz/verdict/pap/publish"
 	papserver "github.com/verdict-authz/verdict/pap/server"
 	"github.com/verdict-authz/verdict/pap/store"
 	"github.com/verdict-authz/verdict/pap/store/sqlite"
 	"github.com/verdict-authz/verdict/pdp/bundle"
 	"github.com/verdict-authz/verdict/pdp/bundlesource"
+	"github.com/verdict-authz/verdict/pdp/decisionlog"
 	"github.com/verdict-authz/verdict/pdp/server"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
@@ -85,7 +87,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("writing the platform configuration: %w", err)
 	}
-	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc"} {
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "audit"} {
 		if url, ok := u.endpoints[name]; ok {
 			fmt.Fprintf(env.stdout, "%s: %s\n", name, url)
 		}
@@ -204,6 +206,27 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
 	}
 	u.serve(ctx, "pap", func(ctx context.Context) error { return pap.Serve(ctx, ln, nil) })
 	u.endpoints["pap"] = "http://" + ln.Addr().String()
+	return u.startAudit(ctx, natsURL)
+}
+
+// startAudit runs the audit collector and query API on the platform's
+// NATS, with its store, signing key and checkpoints in the data directory.
+func (u *upRun) startAudit(ctx context.Context, natsURL string) error {
+	cfg := &auditConfig{Listen: "127.0.0.1:0", InsecurePlaintext: true}
+	cfg.NATS.URL = natsURL
+	cfg.NATS.Stream = decisionlog.DefaultStream
+	cfg.NATS.SubjectPrefix = decisionlog.DefaultSubjectPrefix
+	cfg.NATS.Durable = audit.DefaultDurable
+	cfg.Store = dbConfig{SQLite: filepath.Join(u.dir, "audit.db")}
+	cfg.PolicyStore = &dbConfig{SQLite: filepath.Join(u.dir, "pap.db")}
+	cfg.SigningKey = filepath.Join(u.dir, "keys", "audit-signing.pem")
+	cfg.Checkpoints = filepath.Join(u.dir, "audit-checkpoints")
+	a, err := startAuditServer(ctx, cfg, u.log)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	u.onStop(func() { _ = a.Close(context.WithoutCancel(ctx)) })
+	u.endpoints["audit"] = "http://" + a.Addr()
 	return nil
 }
 
@@ -299,6 +322,8 @@ func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr st
 	cfg.Listen.HTTP, cfg.Listen.GRPC = httpAddr, grpcAddr
 	cfg.TLS, cfg.InsecurePlaintext = nil, true
 	cfg.Service = upPDPService
+	// Every decision goes to the audit collector started with the platform.
+	cfg.DecisionLog = &decisionLogConfig{NATS: u.endpoints["nats"], Spool: filepath.Join(u.dir, "pdp", "decision-spool"), Instance: "verdict-up"}
 	if err := cfg.check(); err != nil {
 		return exitf(2, "%s: %v", cfgPath, err)
 	}
