@@ -13,12 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-authz/verdict/pap/build"
 	"github.com/verdict-authz/verdict/pdp"
+	"github.com/verdict-authz/verdict/pdp/bundle"
+	"github.com/verdict-authz/verdict/pdp/bundlesource"
 	"github.com/verdict-authz/verdict/pdp/server"
 	"github.com/verdict-authz/verdict/pip"
 	"github.com/verdict-authz/verdict/pip/jsonfile"
@@ -117,6 +120,11 @@ type pdpConfig struct {
 		NATS        string `yaml:"nats"`
 		Service     string `yaml:"service"`
 		TrustedKeys string `yaml:"trusted_keys"`
+		// Cache keeps the last-known-good bundle (default: a folder
+		// next to the configuration file).
+		Cache string `yaml:"cache"`
+		// Wait bounds the wait for the first bundle (default 30s).
+		Wait time.Duration `yaml:"wait"`
 	} `yaml:"bundle"`
 	PIPs []pipConfig `yaml:"pips"`
 	// DecisionLog ships every decision to the audit collector over NATS
@@ -211,6 +219,7 @@ func loadPDPConfig(path string) (*pdpConfig, error) {
 	}
 	if cfg.Bundle != nil {
 		rel(&cfg.Bundle.TrustedKeys)
+		rel(&cfg.Bundle.Cache)
 	}
 	for i := range cfg.PIPs {
 		rel(&cfg.PIPs[i].File)
@@ -234,8 +243,9 @@ func (c *pdpConfig) check() error {
 		return errors.New("tls: cert and key are required")
 	case c.Bundle != nil && len(c.Policies) > 0:
 		return errors.New("policies and bundle: choose one")
+	case c.Bundle != nil && (c.Bundle.NATS == "" || c.Bundle.Service == "" || c.Bundle.TrustedKeys == ""):
+		return errors.New("bundle: nats, service and trusted_keys are required")
 	case c.Bundle != nil:
-		return errors.New("bundle: following bundles from NATS is not yet supported by verdict pdp serve; configure policies: instead")
 	case len(c.Policies) == 0:
 		return errors.New("policies: give policy files or directories")
 	}
@@ -289,15 +299,21 @@ func (p *runningPDP) Close() error {
 // newPDP compiles the policies, builds the PIPs, the engine and the server.
 // Configuration problems are exit code 2, as for the other commands.
 func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningPDP, error) {
-	policies, err := xacml.LoadPaths(cfg.Policies...)
-	if err != nil {
-		return nil, exitf(2, "%s", firstError(err))
+	var compiled *build.Compiled
+	p := &runningPDP{}
+	if cfg.Bundle == nil {
+		policies, err := xacml.LoadPaths(cfg.Policies...)
+		if err != nil {
+			return nil, exitf(2, "%s", firstError(err))
+		}
+		if compiled, err = build.CompileRoot(policies, cfg.Root); err != nil {
+			return nil, exitf(2, "%s", firstError(err))
+		}
+		p.policy = compiled.Output.RootID
+	} else {
+		p.policy = "bundle:" + cfg.Bundle.Service
 	}
-	compiled, err := build.CompileRoot(policies, cfg.Root)
-	if err != nil {
-		return nil, exitf(2, "%s", firstError(err))
-	}
-	p := &runningPDP{policy: compiled.Output.RootID}
+	var err error
 	ok := false
 	defer func() {
 		if !ok {
@@ -344,19 +360,22 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		return nil, exitf(2, "pips: %v", err)
 	}
 	p.engine = pdp.New(pdp.WithLogger(logger), pdp.WithPIPs(p.pips))
-	if err := p.engine.Activate(ctx, compiled.EnginePolicy(cfg.Service, 0)); err != nil {
-		return nil, fmt.Errorf("activate compiled policy: %w", err)
+	opts = append(opts, server.WithPIPs(p.pips))
+	if compiled != nil {
+		if err := p.engine.Activate(ctx, compiled.EnginePolicy(cfg.Service, 0)); err != nil {
+			return nil, fmt.Errorf("activate compiled policy: %w", err)
+		}
+		lits := policyLiterals(compiled.Checked)
+		opts = append(opts,
+			server.WithActionNames(lits.actions),
+			server.WithKnownTypes(pdp.CategorySubject, lits.subjectTypes...),
+			server.WithKnownTypes(pdp.CategoryResource, lits.resourceTypes...),
+			server.WithPolicyEntityIDs(pdp.CategorySubject, lits.subjectIDs...),
+			server.WithPolicyEntityIDs(pdp.CategoryResource, lits.resourceIDs...),
+		)
+	} else if err := p.followBundles(ctx, cfg, logger); err != nil {
+		return nil, err
 	}
-
-	lits := policyLiterals(compiled.Checked)
-	opts = append(opts,
-		server.WithPIPs(p.pips),
-		server.WithActionNames(lits.actions),
-		server.WithKnownTypes(pdp.CategorySubject, lits.subjectTypes...),
-		server.WithKnownTypes(pdp.CategoryResource, lits.resourceTypes...),
-		server.WithPolicyEntityIDs(pdp.CategorySubject, lits.subjectIDs...),
-		server.WithPolicyEntityIDs(pdp.CategoryResource, lits.resourceIDs...),
-	)
 	if cfg.BaseURL != "" {
 		opts = append(opts, server.WithBaseURL(cfg.BaseURL))
 	}
@@ -468,4 +487,41 @@ func newTokenValidator(ctx context.Context, tc *tokenConfig, logger *slog.Logger
 		return nil, nil, err
 	}
 	return tokenValidator{v}, keys.Close, nil
+}
+
+// followBundles feeds the engine from the service's signed bundles on NATS
+// (the last-known-good one on disk first when NATS is away), returning once
+// a bundle is active or the configured wait has passed.
+func (p *runningPDP) followBundles(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) error {
+	b := cfg.Bundle
+	trust, err := bundle.LoadTrustStore(b.TrustedKeys)
+	if err != nil {
+		return exitf(2, "bundle.trusted_keys: %v", err)
+	}
+	cache := b.Cache
+	if cache == "" {
+		cache = filepath.Join(cfg.dir, ".verdict-bundles")
+	}
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		return exitf(2, "bundle.cache: %v", err)
+	}
+	nc, err := nats.Connect(b.NATS, nats.Name("verdict-pdp-serve"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return exitf(2, "bundle.nats: %v", err)
+	}
+	p.closers = append(p.closers, func() error { nc.Close(); return nil })
+	wait := b.Wait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	host, _ := os.Hostname()
+	src, err := bundlesource.New(wctx, nc, p.engine, bundlesource.WithService(b.Service), bundlesource.WithTrustStore(trust),
+		bundlesource.WithCacheDir(cache), bundlesource.WithLogger(logger), bundlesource.WithInstance(fmt.Sprintf("%s-%d", host, os.Getpid())))
+	if err != nil {
+		return fmt.Errorf("bundle: no active bundle for %s: %w", b.Service, err)
+	}
+	p.closers = append(p.closers, func() error { src.Close(); return nil })
+	return nil
 }

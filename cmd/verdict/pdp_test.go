@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -267,7 +269,8 @@ func TestPDPServeConfigErrors(t *testing.T) {
 		{"plaintext on a public address from the flag", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\n", []string{"--grpc", "0.0.0.0:0"}, "insecure plaintext is only allowed on loopback"},
 		{"no tls", "listen: {http: 127.0.0.1:0}\npolicies: [todo.xml]\n", nil, "tls: required"},
 		{"tls and plaintext", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "choose one"},
-		{"bundle", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo, trusted_keys: keys.json}\n", nil, "not yet supported"},
+		{"bundle without keys", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo}\n", nil, "trusted_keys are required"},
+		{"bundle with a missing key file", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo, trusted_keys: keys.json}\n", nil, "bundle.trusted_keys"},
 		{"misspelt key", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicy: [todo.xml]\n", nil, "field policy not found"},
 		{"no policies", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\n", nil, "policies: give policy files"},
 		{"missing policy file", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [nope.xml]\n", nil, "nope.xml"},
@@ -353,5 +356,47 @@ limits: {max_batch: 2, max_request_bytes: 4096, request_timeout: 2s}
 	var meta map[string]string
 	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || meta["access_evaluation_endpoint"] != "https://pdp.example.com/access/v1/evaluation" {
 		t.Fatalf("metadata: %v %v", meta, err)
+	}
+}
+
+// TestPDPServeFollowsBundles runs `verdict pdp serve` in bundle mode
+// against `verdict up`: the PDP takes the authzen-todo service's signed
+// bundle from NATS and decides with it.
+func TestPDPServeFollowsBundles(t *testing.T) {
+	up := startUp(t)
+	users, err := filepath.Abs("../../policies/authzen-todo/users.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pdp.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `listen: {http: 127.0.0.1:0}
+insecure_plaintext: true
+bundle:
+  nats: %s
+  service: authzen-todo
+  trusted_keys: %s
+pips:
+  - type: json-file
+    file: %s
+    key: {category: subject, attribute: id}
+`, up.endpoints["nats"], filepath.Join(up.dir, "keys", "trusted-keys.json"), users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := serveCommand(t, "--config", cfg)
+	for action, want := range map[string]string{"can_delete_todo": `"decision":true`, "can_create_todo": `"decision":true`} {
+		body := `{"subject":{"type":"user","id":"CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"action":{"name":"` + action + `"},"resource":{"type":"todo","id":"1","properties":{"ownerID":"x"}}}`
+		resp, err := http.Post("http://"+s.httpAddr+"/access/v1/evaluation", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(got), want) {
+			t.Fatalf("%s: %s, want %s", action, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".verdict-bundles")); err != nil {
+		t.Fatalf("no last-known-good cache: %v", err)
 	}
 }
