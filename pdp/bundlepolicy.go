@@ -27,6 +27,8 @@ func PolicyFromBundle(b *bundle.Bundle) (*Policy, error) {
 		if err := json.Unmarshal(raw, &p.Attributes); err != nil {
 			return nil, fmt.Errorf("pdp: bundle %s revision %d: %s: %w", m.Service, m.Revision, AttributesDataPath, err)
 		}
+		// Bundles are compiled by the PAP, whose attribute list is complete.
+		p.AttributesComplete = true
 	}
 	return p, nil
 }

@@ -110,7 +110,7 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdp: prepare policy: %w", err)
 	}
-	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes), opts: opts}, nil
+	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete), opts: opts}, nil
 }
 
 // policyIDs prepares the policy-id query on first use: few requests ask for it.

@@ -16,10 +16,14 @@ type catID struct{ cat, id string }
 type inputBuilder struct {
 	// designated lists, per attribute, the types the policy asks for.
 	designated map[catID][]string
+	// complete is set when designated lists every attribute the policy
+	// reads: the others are then left out of the input, which they would
+	// only make slower to build.
+	complete bool
 }
 
-func newInputBuilder(specs []AttributeSpec) *inputBuilder {
-	b := &inputBuilder{designated: map[catID][]string{}}
+func newInputBuilder(specs []AttributeSpec, complete bool) *inputBuilder {
+	b := &inputBuilder{designated: map[catID][]string{}, complete: complete}
 	for _, s := range specs {
 		k := catID{s.Category, s.ID}
 		if !contains(b.designated[k], s.Type) {
@@ -115,11 +119,20 @@ func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
 	var all bags
 	var byIssuer map[string]*bags
 	for _, a := range req.Attributes {
-		want := ib.designated[catID{a.Category, a.ID}]
+		want, designated := ib.designated[catID{a.Category, a.ID}]
+		if ib.complete && !designated {
+			continue
+		}
 		for _, v := range a.Values {
-			t, err := xacmlfn.Value(v.Type, v.Lexical)
-			if err != nil {
-				return nil, fmt.Errorf("attribute %s of %s: %w", a.ID, a.Category, err)
+			var t ast.Value
+			if v.Type == "string" {
+				// Every text is a valid xs:string: no parsing to do.
+				t = ast.String(v.Lexical)
+			} else {
+				var err error
+				if t, err = xacmlfn.Value(v.Type, v.Lexical); err != nil {
+					return nil, fmt.Errorf("attribute %s of %s: %w", a.ID, a.Category, err)
+				}
 			}
 			add := func(typ string, term *ast.Term) {
 				all.add(a.Category, a.ID, typ, term)

@@ -13,6 +13,10 @@ type Policy struct {
 	Modules map[string]string
 	// Attributes lists the attributes the policy designates.
 	Attributes []AttributeSpec
+	// AttributesComplete says that Attributes lists every attribute the
+	// policy reads, as for compiled policies: the engine then leaves the
+	// request's other attributes out of the evaluation input.
+	AttributesComplete bool
 	// RootID is the PolicyId or PolicySetId of the root.
 	RootID string
 }

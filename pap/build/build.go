@@ -53,6 +53,8 @@ func (c *Compiled) EnginePolicy(service string, revision uint64) *pdp.Policy {
 		Revision: revision,
 		Modules:  c.Output.Modules,
 		RootID:   c.Output.RootID,
+		// The compiler lists every attribute the policies designate.
+		AttributesComplete: true,
 	}
 	for _, a := range c.Output.Attributes {
 		p.Attributes = append(p.Attributes, pdp.AttributeSpec{Category: a.Category, ID: a.ID, Type: a.Type, Issuer: a.Issuer})
