@@ -20,11 +20,28 @@ type inputBuilder struct {
 	// reads: the others are then left out of the input, which they would
 	// only make slower to build.
 	complete bool
+	// keys holds the ast terms of the category, attribute and type names
+	// the policy designates, built once: they are the keys of every input
+	// object, and terms are never modified during evaluation.
+	keys map[string]*ast.Term
+}
+
+// key returns the term of an object key, shared when the policy knows it.
+func (ib *inputBuilder) key(s string) *ast.Term {
+	if t, ok := ib.keys[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
 }
 
 func newInputBuilder(specs []AttributeSpec, complete bool) *inputBuilder {
-	b := &inputBuilder{designated: map[catID][]string{}, complete: complete}
+	b := &inputBuilder{designated: map[catID][]string{}, complete: complete, keys: map[string]*ast.Term{}}
 	for _, s := range specs {
+		for _, k := range []string{s.Category, s.ID, s.Type} {
+			if _, ok := b.keys[k]; !ok {
+				b.keys[k] = ast.StringTerm(k)
+			}
+		}
 		k := catID{s.Category, s.ID}
 		if !contains(b.designated[k], s.Type) {
 			b.designated[k] = append(b.designated[k], s.Type)
@@ -96,18 +113,18 @@ func (b *bags) add(cat, id, typ string, t *ast.Term) {
 	a.types = append(a.types, typeBag{typ: typ, terms: []*ast.Term{t}})
 }
 
-func (b *bags) object() ast.Value {
+func (b *bags) object(ib *inputBuilder) ast.Value {
 	cats := make([][2]*ast.Term, 0, len(b.cats))
 	for _, c := range b.cats {
 		idTerms := make([][2]*ast.Term, 0, len(c.attrs))
 		for _, a := range c.attrs {
 			typeTerms := make([][2]*ast.Term, 0, len(a.types))
 			for _, t := range a.types {
-				typeTerms = append(typeTerms, ast.Item(ast.StringTerm(t.typ), ast.ArrayTerm(t.terms...)))
+				typeTerms = append(typeTerms, ast.Item(ib.key(t.typ), ast.ArrayTerm(t.terms...)))
 			}
-			idTerms = append(idTerms, ast.Item(ast.StringTerm(a.id), ast.ObjectTerm(typeTerms...)))
+			idTerms = append(idTerms, ast.Item(ib.key(a.id), ast.ObjectTerm(typeTerms...)))
 		}
-		cats = append(cats, ast.Item(ast.StringTerm(c.name), ast.ObjectTerm(idTerms...)))
+		cats = append(cats, ast.Item(ib.key(c.name), ast.ObjectTerm(idTerms...)))
 	}
 	return ast.NewObject(cats...)
 }
@@ -162,7 +179,7 @@ func (ib *inputBuilder) build(req *Request) (ast.Value, error) {
 			}
 		}
 	}
-	items := []*ast.Term{ast.StringTerm("a"), ast.NewTerm(all.object())}
+	items := []*ast.Term{ast.StringTerm("a"), ast.NewTerm(all.object(ib))}
 	obj := ast.NewObject(ast.Item(items[0], items[1]))
 	if byIssuer != nil {
 		// input.ai[category][id][type][issuer]: regroup the issuer bags.
