@@ -8,6 +8,7 @@ import (
 
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/server"
 	"github.com/verdict-authz/verdict/pdp/xacmlfn"
 	"github.com/verdict-authz/verdict/pip"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
@@ -90,43 +91,10 @@ func toProtoPIP(p pip.Record) *verdictv1.PipFetch {
 }
 
 func toProtoResult(r decisionlog.Record) *verdictv1.DecisionResult {
-	code := r.Status.Code
-	if code == "" {
-		code = pdp.StatusOK
-	}
-	res := &verdictv1.DecisionResult{
-		Decision:       protoDecisions[r.Effect],
-		Allowed:        r.Effect == pdp.EffectPermit,
-		XacmlDecision:  string(r.Effect),
-		Status:         &verdictv1.DecisionStatus{Code: code, Message: r.Status.Message},
-		BundleRevision: int64(r.Revision),
-		DecisionId:     r.DecisionID,
-	}
-	for _, o := range r.Obligations {
-		res.Obligations = append(res.Obligations, &verdictv1.Obligation{Id: o.ID, AttributeAssignments: toProtoAssignments(o.Assignments)})
-	}
-	for _, a := range r.Advice {
-		res.Advice = append(res.Advice, &verdictv1.Advice{Id: a.ID, AttributeAssignments: toProtoAssignments(a.Assignments)})
-	}
-	for _, p := range r.PolicyIDs {
-		kind := verdictv1.PolicyKind_POLICY_KIND_POLICY
-		if p.Kind == "PolicySet" {
-			kind = verdictv1.PolicyKind_POLICY_KIND_POLICY_SET
-		}
-		res.PolicyIdentifiers = append(res.PolicyIdentifiers, &verdictv1.PolicyIdentifier{Kind: kind, Id: p.ID, Version: p.Version})
-	}
-	return res
-}
-
-func toProtoAssignments(as []pdp.Assignment) []*verdictv1.AttributeAssignment {
-	out := make([]*verdictv1.AttributeAssignment, 0, len(as))
-	for _, a := range as {
-		out = append(out, &verdictv1.AttributeAssignment{
-			AttributeId: a.AttributeID, Category: a.Category, Issuer: a.Issuer,
-			DataType: xacmlfn.TypeURI(a.Type), Value: a.Value,
-		})
-	}
-	return out
+	return server.DecisionResult(&pdp.Decision{
+		ID: r.DecisionID, Effect: r.Effect, Extended: r.Extended, Status: r.Status,
+		Obligations: r.Obligations, Advice: r.Advice, PolicyIDs: r.PolicyIDs, Revision: r.Revision,
+	})
 }
 
 func toProtoCheckpoint(c Checkpoint) *verdictv1.Checkpoint {

@@ -118,9 +118,10 @@ var protoDecisions = map[pdp.Effect]verdictv1.Decision{
 	pdp.EffectIndeterminate: verdictv1.Decision_DECISION_INDETERMINATE,
 }
 
-// toDecisionResult maps a decision to the protobuf result, keeping the
-// full XACML decision besides the AuthZEN boolean.
-func toDecisionResult(d *pdp.Decision) *verdictv1.DecisionResult {
+// DecisionResult maps a decision to the protobuf result, keeping the full
+// XACML decision besides the AuthZEN boolean. It is exported so that every
+// API returning decisions (this server, the audit service) shows them alike.
+func DecisionResult(d *pdp.Decision) *verdictv1.DecisionResult {
 	code := d.Status.Code
 	if code == "" {
 		code = pdp.StatusOK
@@ -183,7 +184,7 @@ func (s *Server) evaluateRPC(ctx context.Context, in *verdictv1.EvaluateRequest)
 	if err != nil {
 		return nil, rpcDecisionError(err)
 	}
-	return &verdictv1.EvaluateResponse{Result: toDecisionResult(d)}, nil
+	return &verdictv1.EvaluateResponse{Result: DecisionResult(d)}, nil
 }
 
 // evaluateBatchRPC implements DecisionService.EvaluateBatch for both
@@ -237,7 +238,7 @@ func (s *Server) evaluateBatchRPC(ctx context.Context, in *verdictv1.EvaluateBat
 		if err != nil {
 			return nil, rpcDecisionError(err)
 		}
-		res := toDecisionResult(d)
+		res := DecisionResult(d)
 		out.Evaluations = append(out.Evaluations, res)
 		if (sem == verdictv1.EvaluationsSemantic_EVALUATIONS_SEMANTIC_DENY_ON_FIRST_DENY && !res.Allowed) ||
 			(sem == verdictv1.EvaluationsSemantic_EVALUATIONS_SEMANTIC_PERMIT_ON_FIRST_PERMIT && res.Allowed) {
