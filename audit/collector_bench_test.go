@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/verdict-authz/verdict/audit"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 )
@@ -16,7 +18,7 @@ import (
 func BenchmarkCollectorIngest(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
-		e := newEnv(b, natsURL(b))
+		e := newEnv(b, natstest.URL(b))
 		st := openStore(b)
 		if _, err := decisionlog.EnsureStream(b.Context(), e.js, e.stream, e.prefix); err != nil {
 			b.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/verdict-authz/verdict/audit"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 )
@@ -17,7 +19,7 @@ import (
 // every emitted record is stored exactly once and the chain is intact.
 func TestCollectorCrashLosesNothing(t *testing.T) {
 	const n = 10000
-	e := newEnv(t, natsURL(t))
+	e := newEnv(t, natstest.URL(t))
 	st := openStore(t)
 	signer := newSigner(t)
 	cpFile := audit.NewCheckpointFile(filepath.Join(t.TempDir(), "checkpoints.jsonl"))
@@ -101,7 +103,7 @@ func TestCollectorCrashLosesNothing(t *testing.T) {
 // TestCollectorSkipsMalformedRecords: garbage on the subject is not stored
 // and does not stop the records after it.
 func TestCollectorSkipsMalformedRecords(t *testing.T) {
-	e := newEnv(t, natsURL(t))
+	e := newEnv(t, natstest.URL(t))
 	st := openStore(t)
 	if _, err := decisionlog.EnsureStream(t.Context(), e.js, e.stream, e.prefix); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/verdict-authz/verdict/pap/build"
 	"github.com/verdict-authz/verdict/pap/publish"
 	"github.com/verdict-authz/verdict/pap/store"
@@ -139,7 +141,7 @@ func BenchmarkDelivery(b *testing.B) {
 }
 
 func benchDelivery(b *testing.B, n int) {
-	url := testNATS(b)
+	url := natstest.URL(b)
 	ns := newNamespace(b, url)
 	key, _ := bundle.GenerateSigningKey()
 	ctx := context.Background()

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"connectrpc.com/connect"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,7 +54,7 @@ func push(t testing.TB, p *testPAP, service, edit string) *verdictv1.Revision {
 }
 
 func TestPushConvergesOnEveryPDP(t *testing.T) {
-	url := testNATS(t)
+	url := natstest.URL(t)
 	p := startPAP(t, url, testStore(t, filepath.Join(t.TempDir(), "pap.db")))
 	r1 := push(t, p, "todo", "")
 	var pdps []*testPDP
@@ -179,7 +181,7 @@ func withRevision(t testing.TB, data []byte, rev uint64) []byte {
 }
 
 func TestPDPRefusesBadBundlesAndReportsThem(t *testing.T) {
-	url := testNATS(t)
+	url := natstest.URL(t)
 	p := startPAP(t, url, testStore(t, filepath.Join(t.TempDir(), "pap.db")))
 	push(t, p, "todo", "")
 	r2 := push(t, p, "todo", "v2")
@@ -268,7 +270,7 @@ func signedAs(t testing.TB, p *testPAP, key *bundle.SigningKey, rev int64) []byt
 }
 
 func TestPDPRestartUsesLastKnownGood(t *testing.T) {
-	url := testNATS(t)
+	url := natstest.URL(t)
 	p := startPAP(t, url, testStore(t, filepath.Join(t.TempDir(), "pap.db")))
 	r := push(t, p, "todo", "")
 	cache := t.TempDir()
@@ -295,7 +297,7 @@ func TestPDPRestartUsesLastKnownGood(t *testing.T) {
 }
 
 func TestLargeBundleThroughObjectStore(t *testing.T) {
-	url := testNATS(t)
+	url := natstest.URL(t)
 	p := startPAP(t, url, testStore(t, filepath.Join(t.TempDir(), "pap.db")))
 	// A push whose archive exceeds one NATS message (1 MiB by default):
 	// a test file of random text, which does not compress.

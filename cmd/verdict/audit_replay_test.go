@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -40,7 +42,7 @@ result := {"d": "P", "o": [], "a": []} if {
 // decision made under the first, and replays it through `verdict audit
 // replay` against both, then lists the change log.
 func TestAuditReplayAndChanges(t *testing.T) {
-	url := auditTestNATS(t)
+	url := natstest.URL(t)
 	dir := t.TempDir()
 	pap, err := papsqlite.Open(t.Context(), filepath.Join(dir, "pap.db"))
 	if err != nil {

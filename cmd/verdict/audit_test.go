@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,25 +26,6 @@ import (
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 )
-
-// auditTestNATS is VERDICT_TEST_NATS_URL, or an in-process server with
-// JetStream on a free port.
-func auditTestNATS(t *testing.T) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
-}
 
 var listeningAudit = regexp.MustCompile(`msg=listening audit=(\S+)`)
 
@@ -59,7 +41,7 @@ func auditCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // commands through the platform configuration: query with filters and
 // JSON output, verify (intact, then a truncated tail detected), changes.
 func TestAuditCommandsEndToEnd(t *testing.T) {
-	url := auditTestNATS(t)
+	url := natstest.URL(t)
 	dir := t.TempDir()
 	var b [6]byte
 	_, _ = rand.Read(b[:])

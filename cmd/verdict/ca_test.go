@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"connectrpc.com/connect"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/revocation"
@@ -41,24 +42,6 @@ func (b *caLogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// caTestNATS is VERDICT_TEST_NATS_URL, or an in-process server on a free port.
-func caTestNATS(t *testing.T) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
 }
 
 var listeningCA = regexp.MustCompile(`msg=listening ca=(\S+) rpc=(\S+)`)
@@ -136,7 +119,7 @@ func TestCACommandsEndToEnd(t *testing.T) {
 		t.Fatalf("second init exit %d: %s", code, out)
 	}
 
-	natsURL := caTestNATS(t)
+	natsURL := natstest.URL(t)
 	addr, rpcAddr := serveCA(t, "--dir", dir, "--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--nats", natsURL, "--lifetime", "1h")
 	cfg := filepath.Join(dir, "verdict.yaml")
 	raw, err := os.ReadFile(cfg)

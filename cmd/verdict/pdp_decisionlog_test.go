@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -21,7 +23,7 @@ import (
 // section and checks that an AuthZEN decision reaches JetStream as a record
 // with its decision, on the service's subject.
 func TestPDPServeLogsDecisions(t *testing.T) {
-	url := auditTestNATS(t)
+	url := natstest.URL(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])

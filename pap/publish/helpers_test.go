@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -19,25 +19,6 @@ import (
 	"github.com/verdict-authz/verdict/pdp/bundle"
 	"github.com/verdict-authz/verdict/pdp/bundlesource"
 )
-
-// natsURL returns the server the tests run against: the external one named
-// by VERDICT_TEST_NATS_URL, or an in-process server with JetStream.
-func natsURL(t testing.TB) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
-}
 
 // env is one test's isolated corner of a NATS server: unique subject
 // prefix, stream and bucket, deleted when the test ends.
@@ -58,7 +39,7 @@ func newEnv(t testing.TB) *env {
 	id := hex.EncodeToString(r[:])
 	e := &env{
 		t:      t,
-		url:    natsURL(t),
+		url:    natstest.URL(t),
 		prefix: "t" + id,
 		stream: "T_" + strings.ToUpper(id),
 		bucket: "t-" + id,

@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
@@ -27,25 +27,6 @@ import (
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
-
-// natsURL returns the external server named by VERDICT_TEST_NATS_URL, or
-// an in-process one with JetStream.
-func natsURL(t testing.TB) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
-}
 
 // pap is a running PAP on real servers: NATS, SQLite, HTTP and gRPC
 // listeners, each test on its own stream, bucket and subject prefix.
@@ -66,7 +47,7 @@ func startPAP(t *testing.T, opts ...papserver.Option) *pap {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	id := hex.EncodeToString(r[:])
-	p := &pap{t: t, url: natsURL(t), prefix: "t" + id, stream: "T_" + strings.ToUpper(id)}
+	p := &pap{t: t, url: natstest.URL(t), prefix: "t" + id, stream: "T_" + strings.ToUpper(id)}
 	bucket := "t-" + id
 	p.nc = p.connect()
 	t.Cleanup(func() {
@@ -190,7 +171,7 @@ func newBareServer(t *testing.T, opts ...papserver.Option) *papserver.Server {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	id := hex.EncodeToString(r[:])
-	nc, err := nats.Connect(natsURL(t))
+	nc, err := nats.Connect(natstest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

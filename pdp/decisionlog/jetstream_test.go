@@ -4,39 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 )
 
-// natsURL returns VERDICT_TEST_NATS_URL or starts an in-process server
-// with JetStream on a free port.
-func natsURL(t *testing.T) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
-}
-
 func TestJetStreamPublisherDeduplicates(t *testing.T) {
-	nc, err := nats.Connect(natsURL(t))
+	nc, err := nats.Connect(natstest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

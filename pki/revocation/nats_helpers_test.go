@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/ca"
@@ -26,24 +26,6 @@ import (
 const td = "example.org"
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// natsURL is VERDICT_TEST_NATS_URL, or an in-process server on a free port.
-func natsURL(t testing.TB) string {
-	t.Helper()
-	if url := os.Getenv("VERDICT_TEST_NATS_URL"); url != "" {
-		return url
-	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	return srv.ClientURL()
-}
 
 func connectNATS(t testing.TB, url string) *nats.Conn {
 	t.Helper()
@@ -75,7 +57,7 @@ type propagation struct {
 func newPropagation(t testing.TB) *propagation {
 	t.Helper()
 	ctx := t.Context()
-	url := natsURL(t)
+	url := natstest.URL(t)
 	subject := uniqueSubject()
 	pub := revocation.NewPublisher(connectNATS(t, url), revocation.WithSubject(subject), revocation.WithNATSLogger(quiet()))
 	c, err := ca.New(ctx, t.TempDir(), ca.WithTrustDomain(td), ca.WithLogger(quiet()),

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-authz/verdict/integration/natstest"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/ca"
@@ -63,7 +65,7 @@ func TestRevocationReachesSubscriberAndClosesConnections(t *testing.T) {
 }
 
 func TestSubscriberDropsMalformedEvents(t *testing.T) {
-	url := natsURL(t)
+	url := natstest.URL(t)
 	subject := uniqueSubject()
 	set := revocation.NewSet()
 	sub, err := revocation.Subscribe(t.Context(), connectNATS(t, url), set, revocation.WithSubject(subject), revocation.WithNATSLogger(quiet()))
@@ -119,7 +121,7 @@ func TestEventRoundTrip(t *testing.T) {
 }
 
 func TestPublishFailsWhenClosed(t *testing.T) {
-	nc := connectNATS(t, natsURL(t))
+	nc := connectNATS(t, natstest.URL(t))
 	pub := revocation.NewPublisher(nc, revocation.WithSubject(uniqueSubject()), revocation.WithNATSLogger(quiet()))
 	nc.Close()
 	err := pub.Publish(t.Context(), revocation.Entry{Serial: big.NewInt(1)})
