@@ -4,31 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// conformanceDir locates ../shared/conformance as DESIGN.md says: from
-// VERDICT_CONFORMANCE_DIR, where a missing folder is a failure; otherwise
-// relative to the repository, skipping (with the reason) only when absent.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("VERDICT_CONFORMANCE_DIR"); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "jws")); err != nil {
-			t.Fatalf("VERDICT_CONFORMANCE_DIR=%s: %v", dir, err)
-		}
-		return dir
-	}
-	dir := filepath.Join("..", "..", "shared", "conformance")
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("conformance data not found: VERDICT_CONFORMANCE_DIR is unset and %s does not exist (a clone without ../shared)", dir)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+	"github.com/verdict-authz/verdict/integration/conformance"
+)
 
 type wycheproofFile struct {
 	NumberOfTests int `json:"numberOfTests"`
@@ -98,7 +79,7 @@ func rejectedNonBase64(reason string) vectorException {
 // invalid vector must be rejected and every valid one verified, except the
 // exceptions listed with their reason.
 func TestWycheproofJWS(t *testing.T) {
-	dir := filepath.Join(conformanceDir(t), "jws")
+	dir := filepath.Join(conformance.Dir(t), "jws")
 	files := map[string]map[int]vectorException{
 		"wycheproof_json_web_signature_test.json": {
 			346: rejectedAlgMismatch("RFC 7520 Figure 20: header alg PS384, JWK alg PS256"),

@@ -7,25 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
 
-// conformanceDir finds ../shared/conformance as DESIGN.md prescribes:
-// through VERDICT_CONFORMANCE_DIR (then a missing folder fails the test),
-// else relative to the package, skipping only when it is absent.
-func conformanceDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("VERDICT_CONFORMANCE_DIR"); d != "" {
-		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			t.Fatalf("VERDICT_CONFORMANCE_DIR=%s is not a folder: %v", d, err)
-		}
-		return d
-	}
-	d := filepath.Join("..", "..", "shared", "conformance")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("conformance data absent (%s not found and VERDICT_CONFORMANCE_DIR unset)", d)
-	}
-	return d
-}
+	"github.com/verdict-authz/verdict/integration/conformance"
+)
 
 // conformanceCase is one folder of the XACML conformance suite.
 type conformanceCase struct {
@@ -42,7 +26,7 @@ type conformanceCase struct {
 
 func conformanceCases(t testing.TB) []conformanceCase {
 	t.Helper()
-	base := filepath.Join(conformanceDir(t), "xacml3")
+	base := filepath.Join(conformance.Dir(t), "xacml3")
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		t.Fatal(err)

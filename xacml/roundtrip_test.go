@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/verdict-authz/verdict/integration/conformance"
 )
 
 // normalized returns a copy-free view for comparison: it zeroes every Pos
@@ -65,7 +67,7 @@ func policyFiles(t *testing.T) []string {
 
 func TestRoundTripConformance(t *testing.T) {
 	for _, file := range policyFiles(t) {
-		name, _ := filepath.Rel(conformanceDir(t), file)
+		name, _ := filepath.Rel(conformance.Dir(t), file)
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {

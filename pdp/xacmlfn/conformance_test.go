@@ -7,42 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// conformanceDir finds ../shared/conformance as DESIGN.md prescribes:
-// VERDICT_CONFORMANCE_DIR when set (and then it must exist), otherwise next
-// to the repository root, skipping only when that folder is absent.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("VERDICT_CONFORMANCE_DIR"); dir != "" {
-		if _, err := os.Stat(dir); err != nil {
-			t.Fatalf("VERDICT_CONFORMANCE_DIR: %v", err)
-		}
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			dir := filepath.Join(filepath.Dir(d), "shared", "conformance")
-			if _, err := os.Stat(dir); err != nil {
-				t.Skipf("no conformance data at %s (a clone without ../shared)", dir)
-			}
-			return dir
-		}
-		if filepath.Dir(d) == d {
-			t.Skip("no go.mod above the test directory, so no ../shared/conformance")
-		}
-	}
-}
+	"github.com/verdict-authz/verdict/integration/conformance"
+)
 
 // TestConformanceValues reads every AttributeValue and AttributeAssignment of
 // the XACML conformance cases (policies, requests, expected responses) and
 // checks that Value accepts it and that Lexical prints it back.
 func TestConformanceValues(t *testing.T) {
-	root := filepath.Join(conformanceDir(t), "xacml3")
+	root := filepath.Join(conformance.Dir(t), "xacml3")
 	var files []string
 	for _, pattern := range []string{"*/*.xml", "*/*.xml.ignore", "*/Policies/*.xml"} {
 		m, err := filepath.Glob(filepath.Join(root, pattern))
