@@ -39,6 +39,9 @@ type decisionLogConfig struct {
 	Instance      string     `yaml:"instance"`
 	MaskKeyFile   string     `yaml:"mask_key_file"`
 	Mask          []maskRule `yaml:"mask"`
+	// natsOptions, set in code by `verdict up`, add the platform's client
+	// certificate and inbox prefix to the connection.
+	natsOptions []nats.Option
 }
 
 type maskRule struct {
@@ -88,7 +91,7 @@ func openDecisionLog(ctx context.Context, c decisionLogConfig, dir string, reg p
 		opts = append(opts, decisionlog.WithMasker("", m))
 	}
 	// The PDP must start (and decide) while NATS is down: records spool.
-	nc, err := nats.Connect(c.NATS, nats.Name("verdict-decision-log"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	nc, err := nats.Connect(c.NATS, append([]nats.Option{nats.Name("verdict-decision-log"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)}, c.natsOptions...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decision_log.nats: %w", err)
 	}

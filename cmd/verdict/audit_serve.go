@@ -53,6 +53,11 @@ type auditConfig struct {
 	// Retention removes records older than this (e.g. 2160h), leaving
 	// signed tombstones; 0 keeps everything.
 	Retention time.Duration `yaml:"retention"`
+	// serverTLS and natsOptions are set in code by `verdict up` (never
+	// from YAML): the platform's renewing, revocation-aware mTLS
+	// configuration instead of tls:, and its NATS client certificate.
+	serverTLS   *tls.Config
+	natsOptions []nats.Option
 }
 
 // dbConfig names a SQLite file or a PostgreSQL database and schema.
@@ -249,7 +254,7 @@ func startAuditServer(ctx context.Context, cfg *auditConfig, logger *slog.Logger
 		a.closers = append(a.closers, ps.Close)
 		policies, changes = storePolicies{st: ps}, ps
 	}
-	nc, err := nats.Connect(cfg.NATS.URL, nats.Name("verdict-audit"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	nc, err := nats.Connect(cfg.NATS.URL, append([]nats.Option{nats.Name("verdict-audit"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true)}, cfg.natsOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
@@ -272,7 +277,10 @@ func startAuditServer(ctx context.Context, cfg *auditConfig, logger *slog.Logger
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	if cfg.TLS != nil {
+	if cfg.serverTLS != nil {
+		a.hs.Protocols.SetHTTP2(true)
+		a.ln = tls.NewListener(a.ln, cfg.serverTLS)
+	} else if cfg.TLS != nil {
 		tc, err := auditTLSConfig(cfg.TLS.Cert, cfg.TLS.Key, cfg.TLS.ClientCA)
 		if err != nil {
 			a.ln.Close()

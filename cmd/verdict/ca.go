@@ -46,31 +46,40 @@ func caInit(ctx context.Context, dir, trustDomain string, logger *slog.Logger, o
 	if err != nil {
 		return nil, false, err
 	}
-	certPath, keyPath := filepath.Join(dir, caAdminCert), filepath.Join(dir, caAdminKey)
-	if svid, err := x509svid.Load(certPath, keyPath); err == nil && adminUsable(c, svid) {
-		return c, false, nil
-	}
-	key, err := keyfile.Generate(keyfile.ECDSAP256)
+	_, maxLifetime := c.Lifetimes()
+	minted, err := ensureAdmin(ctx, c, filepath.Join(dir, caAdminCert), filepath.Join(dir, caAdminKey), maxLifetime)
 	if err != nil {
 		_ = c.Close()
 		return nil, false, err
 	}
-	_, maxLifetime := c.Lifetimes()
-	issued, err := c.Issue(ctx, ca.IssueRequest{PublicKey: key.Public(), Service: c.Admins()[0].Service(),
-		Profile: ca.ProfileClient, Lifetime: maxLifetime})
+	return c, minted, nil
+}
+
+// ensureAdmin makes sure the administrator client credentials at certPath
+// and keyPath exist, belong to c and are not past two thirds of their
+// lifetime, minting new ones (for lifetime) otherwise. It reports whether
+// it minted.
+func ensureAdmin(ctx context.Context, c *ca.CA, certPath, keyPath string, lifetime time.Duration) (bool, error) {
+	if svid, err := x509svid.Load(certPath, keyPath); err == nil && adminUsable(c, svid) {
+		return false, nil
+	}
+	key, err := keyfile.Generate(keyfile.ECDSAP256)
 	if err != nil {
-		_ = c.Close()
-		return nil, false, fmt.Errorf("admin certificate: %w", err)
+		return false, err
+	}
+	issued, err := c.Issue(ctx, ca.IssueRequest{PublicKey: key.Public(), Service: c.Admins()[0].Service(),
+		Profile: ca.ProfileClient, Lifetime: lifetime})
+	if err != nil {
+		return false, fmt.Errorf("admin certificate: %w", err)
 	}
 	svid, err := x509svid.New(issued.Chain(), key)
 	if err == nil {
 		err = svid.WriteFiles(certPath, keyPath)
 	}
 	if err != nil {
-		_ = c.Close()
-		return nil, false, fmt.Errorf("admin certificate: %w", err)
+		return false, fmt.Errorf("admin certificate: %w", err)
 	}
-	return c, true, nil
+	return true, nil
 }
 
 // adminUsable reports whether existing admin credentials belong to this CA

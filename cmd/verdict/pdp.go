@@ -109,6 +109,10 @@ type pdpConfig struct {
 		ClientCA string `yaml:"client_ca"`
 	} `yaml:"tls"`
 	InsecurePlaintext bool `yaml:"insecure_plaintext"`
+	// serverTLS, set in code by `verdict up` (never from YAML), takes the
+	// place of tls: with the platform's renewing, revocation-aware mTLS
+	// configuration.
+	serverTLS *tls.Config
 	// Policies are files or directories of XACML XML or YAML policies.
 	Policies stringOrList `yaml:"policies"`
 	// Root names the root policy when more than one is unreferenced.
@@ -235,7 +239,7 @@ func (c *pdpConfig) check() error {
 	switch {
 	case c.Listen.HTTP == "" && c.Listen.GRPC == "":
 		return errors.New("listen: give an http or a grpc address")
-	case c.TLS == nil && !c.InsecurePlaintext:
+	case c.TLS == nil && !c.InsecurePlaintext && c.serverTLS == nil:
 		return errors.New("tls: required (cert and key), unless insecure_plaintext: true on loopback addresses")
 	case c.TLS != nil && c.InsecurePlaintext:
 		return errors.New("tls and insecure_plaintext: choose one")
@@ -388,7 +392,9 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		server.WithMaxInFlight(cfg.Limits.MaxInFlight),
 		server.WithRequestTimeout(cfg.Limits.RequestTimeout),
 	)
-	if cfg.InsecurePlaintext {
+	if cfg.serverTLS != nil {
+		opts = append(opts, server.WithTLS(cfg.serverTLS))
+	} else if cfg.InsecurePlaintext {
 		opts = append(opts, server.WithInsecurePlaintext())
 	} else {
 		tc, err := serverTLSConfig(cfg)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +29,8 @@ import (
 	"github.com/verdict-authz/verdict/pdp/bundlesource"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 	"github.com/verdict-authz/verdict/pdp/server"
+	"github.com/verdict-authz/verdict/pki/ca"
+	"github.com/verdict-authz/verdict/pki/natsauth"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
@@ -47,6 +50,11 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	papAddr := fs.String("pap", "127.0.0.1:0", "PAP (Connect and gRPC over HTTP) listen address")
 	pdpHTTP := fs.String("pdp-http", "127.0.0.1:0", "remote PDP HTTP listen address")
 	pdpGRPC := fs.String("pdp-grpc", "127.0.0.1:0", "remote PDP gRPC listen address")
+	caAddr := fs.String("ca", "127.0.0.1:0", "CA API (REST, OCSP, CRL) listen address")
+	auditAddr := fs.String("audit", "127.0.0.1:0", "audit query API listen address")
+	trustDomain := fs.String("trust-domain", caDefaultTD, "SPIFFE trust domain of the platform's identities")
+	lifetime := fs.Duration("cert-lifetime", 0, "lifetime of the certificates the CA issues (default 24h; minutes are fine)")
+	plaintext := fs.Bool("insecure-plaintext", false, "no CA and no TLS: plaintext on loopback addresses only (the behaviour before the CA existed)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn or error")
 	if pos, err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -57,9 +65,12 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return exitf(2, "--log-level: %v", err)
 	}
-	for _, a := range []string{*natsAddr, *papAddr, *pdpHTTP, *pdpGRPC} {
-		if err := server.CheckLoopback(a); err != nil {
-			return exitf(2, "until the CA exists, verdict up serves plaintext on loopback addresses only: %v", err)
+	addrs := []string{*natsAddr, *papAddr, *pdpHTTP, *pdpGRPC, *auditAddr}
+	if *plaintext {
+		for _, a := range addrs {
+			if err := server.CheckLoopback(a); err != nil {
+				return exitf(2, "--insecure-plaintext serves on loopback addresses only: %v", err)
+			}
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: level}))
@@ -70,10 +81,20 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	u := &upRun{env: env, dir: dir, log: logger}
+	u := &upRun{env: env, dir: dir, log: logger, endpoints: map[string]string{}, heads: map[string]int64{}, failed: make(chan error, 4)}
 	defer u.shutdown()
-	if err := u.start(ctx, *natsAddr, *papAddr); err != nil {
+	if !*plaintext {
+		if err := u.startPKI(ctx, *trustDomain, *lifetime, certHosts(append(addrs, *caAddr)...)); err != nil {
+			return err
+		}
+	}
+	if err := u.start(ctx, *natsAddr, *papAddr, *auditAddr); err != nil {
 		return err
+	}
+	if u.pki != nil {
+		if err := u.startCAServer(ctx, *caAddr); err != nil {
+			return err
+		}
 	}
 	if *policiesDir != "" {
 		if err := u.pushExamples(ctx, *policiesDir); err != nil {
@@ -83,7 +104,11 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err := u.startPDP(ctx, *policiesDir, *pdpHTTP, *pdpGRPC); err != nil {
 		return err
 	}
-	path, err := writePlatformConfig(dir, &platformConfig{Endpoints: u.endpoints})
+	pc := &platformConfig{Endpoints: u.endpoints}
+	if u.pki != nil {
+		pc.TLS = &platformTLS{CAFile: filepath.Join(upCADir, caRootFile), CertFile: caAdminCert, KeyFile: caAdminKey}
+	}
+	path, err := writePlatformConfig(dir, pc)
 	if err != nil {
 		return fmt.Errorf("writing the platform configuration: %w", err)
 	}
@@ -113,6 +138,7 @@ type upRun struct {
 	key       *bundle.SigningKey
 	failed    chan error
 	heads     map[string]int64 // latest revision of each example service
+	pki       *upPKI           // nil with --insecure-plaintext
 
 	stops []func() // run in reverse by shutdown
 }
@@ -143,35 +169,18 @@ func (u *upRun) serve(ctx context.Context, name string, f func(ctx context.Conte
 	u.onStop(func() { cancel(); <-done })
 }
 
-// start brings up NATS, the signing key, the store, the publisher and the
-// PAP.
-func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
-	u.endpoints = map[string]string{}
-	u.heads = map[string]int64{}
-	u.failed = make(chan error, 4)
-
-	host, port, err := splitHostPort(natsAddr)
+// start brings up NATS, the signing key, the store, the publisher, the
+// PAP and the audit collector.
+func (u *upRun) start(ctx context.Context, natsAddr, papAddr, auditAddr string) error {
+	natsURL, err := u.startNATS(ctx, natsAddr)
 	if err != nil {
-		return exitf(2, "--nats: %v", err)
+		return err
 	}
-	if port == 0 {
-		port = -1 // nats-server: pick a free port
+	if u.pki != nil {
+		if err := u.publishRevocations(ctx, natsURL); err != nil {
+			return err
+		}
 	}
-	ns, err := natsserver.NewServer(&natsserver.Options{
-		ServerName: "verdict-up", Host: host, Port: port, JetStream: true,
-		StoreDir: filepath.Join(u.dir, "nats"), NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		return fmt.Errorf("nats: %w", err)
-	}
-	ns.Start()
-	u.onStop(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(30 * time.Second) {
-		return errors.New("nats: not ready after 30s")
-	}
-	natsURL := "nats://" + ns.Addr().String()
-	u.endpoints["nats"] = natsURL
-
 	if u.key, err = upSigningKey(filepath.Join(u.dir, "keys")); err != nil {
 		return err
 	}
@@ -180,7 +189,17 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
 		return err
 	}
 	u.onStop(func() { st.Close() })
-	nc, err := nats.Connect(natsURL, nats.Name("verdict-pap"), nats.MaxReconnects(-1))
+	natsOpts := []nats.Option{nats.Name("verdict-pap"), nats.MaxReconnects(-1)}
+	papOpts := []papserver.Option{papserver.WithInsecurePlaintext()}
+	if u.pki != nil {
+		src, err := u.identity(ctx, natsauth.ServicePAP, ca.ProfilePeer)
+		if err != nil {
+			return err
+		}
+		natsOpts = append(natsOpts, u.pki.natsOptions(src, natsauth.ServicePAP)...)
+		papOpts = []papserver.Option{papserver.WithTLS(u.pki.serverTLS(src))}
+	}
+	nc, err := nats.Connect(natsURL, natsOpts...)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
@@ -195,8 +214,8 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
 		return err
 	}
 	u.onStop(func() { fleet.Close() })
-	pap, err := papserver.New(st, pub, papserver.WithInsecurePlaintext(), papserver.WithFleet(fleet),
-		papserver.WithLogger(u.log), papserver.WithRegisterer(reg))
+	pap, err := papserver.New(st, pub, append(papOpts, papserver.WithFleet(fleet),
+		papserver.WithLogger(u.log), papserver.WithRegisterer(reg))...)
 	if err != nil {
 		return err
 	}
@@ -205,14 +224,67 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr string) error {
 		return fmt.Errorf("pap: %w", err)
 	}
 	u.serve(ctx, "pap", func(ctx context.Context) error { return pap.Serve(ctx, ln, nil) })
-	u.endpoints["pap"] = "http://" + ln.Addr().String()
-	return u.startAudit(ctx, natsURL)
+	u.endpoints["pap"] = u.scheme("http") + "://" + ln.Addr().String()
+	return u.startAudit(ctx, natsURL, auditAddr)
+}
+
+// scheme returns the TLS form of a URL scheme ("http" → "https", "nats" →
+// "tls") unless the platform runs in plaintext.
+func (u *upRun) scheme(plain string) string {
+	if u.pki == nil {
+		return plain
+	}
+	if plain == "nats" {
+		return "tls"
+	}
+	return plain + "s"
+}
+
+// startNATS runs the embedded NATS server with JetStream. With the CA it
+// listens with TLS only, requires a client certificate of the trust domain
+// and maps each identity to its permissions (pki/natsauth).
+func (u *upRun) startNATS(ctx context.Context, addr string) (string, error) {
+	host, port, err := splitHostPort(addr)
+	if err != nil {
+		return "", exitf(2, "--nats: %v", err)
+	}
+	if port == 0 {
+		port = -1 // nats-server: pick a free port
+	}
+	opts := &natsserver.Options{
+		ServerName: "verdict-up", Host: host, Port: port, JetStream: true,
+		StoreDir: filepath.Join(u.dir, "nats"), NoSigs: true, NoLog: true,
+	}
+	if u.pki != nil {
+		src, err := u.identity(ctx, upNATSService, ca.ProfileServer)
+		if err != nil {
+			return "", err
+		}
+		tc := u.pki.serverTLS(src)
+		// Only reported in the server's INFO: the per-connection
+		// configuration requires and verifies the certificate.
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+		opts.TLSConfig, opts.TLSVerify, opts.TLSTimeout = tc, true, 5
+		opts.CustomClientAuthentication = natsauth.NewAuthenticator(u.pki.td, natsauth.Layout{}, u.log)
+	}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		return "", fmt.Errorf("nats: %w", err)
+	}
+	ns.Start()
+	u.onStop(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(30 * time.Second) {
+		return "", errors.New("nats: not ready after 30s")
+	}
+	url := u.scheme("nats") + "://" + ns.Addr().String()
+	u.endpoints["nats"] = url
+	return url, nil
 }
 
 // startAudit runs the audit collector and query API on the platform's
 // NATS, with its store, signing key and checkpoints in the data directory.
-func (u *upRun) startAudit(ctx context.Context, natsURL string) error {
-	cfg := &auditConfig{Listen: "127.0.0.1:0", InsecurePlaintext: true}
+func (u *upRun) startAudit(ctx context.Context, natsURL, addr string) error {
+	cfg := &auditConfig{Listen: addr, InsecurePlaintext: u.pki == nil}
 	cfg.NATS.URL = natsURL
 	cfg.NATS.Stream = decisionlog.DefaultStream
 	cfg.NATS.SubjectPrefix = decisionlog.DefaultSubjectPrefix
@@ -221,12 +293,20 @@ func (u *upRun) startAudit(ctx context.Context, natsURL string) error {
 	cfg.PolicyStore = &dbConfig{SQLite: filepath.Join(u.dir, "pap.db")}
 	cfg.SigningKey = filepath.Join(u.dir, "keys", "audit-signing.pem")
 	cfg.Checkpoints = filepath.Join(u.dir, "audit-checkpoints")
+	if u.pki != nil {
+		src, err := u.identity(ctx, natsauth.ServiceAudit, ca.ProfilePeer)
+		if err != nil {
+			return err
+		}
+		cfg.serverTLS = u.pki.serverTLS(src)
+		cfg.natsOptions = u.pki.natsOptions(src, natsauth.ServiceAudit)
+	}
 	a, err := startAuditServer(ctx, cfg, u.log)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	u.onStop(func() { _ = a.Close(context.WithoutCancel(ctx)) })
-	u.endpoints["audit"] = "http://" + a.Addr()
+	u.endpoints["audit"] = u.scheme("http") + "://" + a.Addr()
 	return nil
 }
 
@@ -267,7 +347,11 @@ func (u *upRun) pushExamples(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	client := verdictv1connect.NewPolicyAdminServiceClient(http.DefaultClient, u.endpoints["pap"])
+	hc := http.DefaultClient
+	if u.pki != nil {
+		hc = u.pki.adminHTTP(natsauth.ServicePAP)
+	}
+	client := verdictv1connect.NewPolicyAdminServiceClient(hc, u.endpoints["pap"])
 	var names []string
 	for _, e := range entries {
 		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
@@ -320,10 +404,21 @@ func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr st
 		return exitf(2, "%v", err)
 	}
 	cfg.Listen.HTTP, cfg.Listen.GRPC = httpAddr, grpcAddr
-	cfg.TLS, cfg.InsecurePlaintext = nil, true
+	cfg.TLS, cfg.InsecurePlaintext = nil, u.pki == nil
 	cfg.Service = upPDPService
 	// Every decision goes to the audit collector started with the platform.
 	cfg.DecisionLog = &decisionLogConfig{NATS: u.endpoints["nats"], Spool: filepath.Join(u.dir, "pdp", "decision-spool"), Instance: "verdict-up"}
+	natsOpts := []nats.Option{nats.Name("verdict-pdp"), nats.MaxReconnects(-1)}
+	if u.pki != nil {
+		// The remote PDP has the identity of the service it decides for.
+		src, err := u.identity(ctx, upPDPService, ca.ProfilePeer)
+		if err != nil {
+			return err
+		}
+		cfg.serverTLS = u.pki.serverTLS(src)
+		cfg.DecisionLog.natsOptions = u.pki.natsOptions(src, upPDPService)
+		natsOpts = append(natsOpts, u.pki.natsOptions(src, upPDPService)...)
+	}
 	if err := cfg.check(); err != nil {
 		return exitf(2, "%s: %v", cfgPath, err)
 	}
@@ -333,7 +428,7 @@ func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr st
 	}
 	u.onStop(func() { p.Close() })
 
-	nc, err := nats.Connect(u.endpoints["nats"], nats.Name("verdict-pdp"), nats.MaxReconnects(-1))
+	nc, err := nats.Connect(u.endpoints["nats"], natsOpts...)
 	if err != nil {
 		return fmt.Errorf("pdp: nats: %w", err)
 	}
@@ -371,7 +466,7 @@ func (u *upRun) startPDP(ctx context.Context, policiesDir, httpAddr, grpcAddr st
 		return fmt.Errorf("pdp: %w", err)
 	}
 	u.serve(ctx, "pdp", func(ctx context.Context) error { return p.server.Serve(ctx, hl, gl) })
-	u.endpoints["pdp-http"] = "http://" + hl.Addr().String()
+	u.endpoints["pdp-http"] = u.scheme("http") + "://" + hl.Addr().String()
 	u.endpoints["pdp-grpc"] = gl.Addr().String()
 	u.log.Info("remote PDP serving", "service", upPDPService, "revision", src.Revision())
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math/big"
 	"net"
 	"sync"
 
@@ -21,13 +22,17 @@ type RevocationFeed interface {
 // handshakes; the tracker cuts off connections that were established before
 // the revocation.
 type ConnTracker struct {
-	cfg    config
-	mu     sync.Mutex
-	conns  map[*tls.Conn]struct{}
-	closed bool
-	cancel func()
-	wg     sync.WaitGroup
-	once   sync.Once
+	cfg   config
+	mu    sync.Mutex
+	conns map[*tls.Conn]struct{}
+	// raw holds the connections of servers that do their own TLS
+	// wrapping (ServerConfig), with their peer's serial.
+	raw        map[net.Conn]*big.Int
+	rawPruneAt int
+	closed     bool
+	cancel     func()
+	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 // NewConnTracker subscribes to feed. Only WithLogger applies among opts.
@@ -113,7 +118,7 @@ func (t *ConnTracker) DialTLSContext(cfg *tls.Config) func(ctx context.Context, 
 func (t *ConnTracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.conns)
+	return len(t.conns) + len(t.raw)
 }
 
 // revoked runs on the feed's goroutine, which must not block: the scan, which
@@ -124,6 +129,7 @@ func (t *ConnTracker) revoked(e revocation.Entry) {
 	if t.closed {
 		return
 	}
+	t.revokedRaw(e.Serial)
 	for c := range t.conns {
 		// One goroutine per connection: ConnectionState waits for a
 		// handshake in progress, which must not hold up the others.
