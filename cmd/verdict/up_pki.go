@@ -54,7 +54,9 @@ type upPKI struct {
 // NATS server whose certificate it issues, so the publisher arrives later.
 // Revocations before that reach in-process components through the CA's own
 // set, and later subscribers through the CRL.
-type lateNotifier struct{ pub atomic.Pointer[revocation.Publisher] }
+type lateNotifier struct {
+	pub atomic.Pointer[revocation.Publisher]
+}
 
 func (n *lateNotifier) NotifyRevocation(ctx context.Context, e revocation.Entry) {
 	if p := n.pub.Load(); p != nil {
