@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 )
 
 // syncWriter is a goroutine-safe buffer for the stderr of a running
@@ -43,31 +42,43 @@ type upPlatform struct {
 	stderr    *syncWriter
 }
 
-// startUp runs `verdict up` through run() until the test ends, and
-// returns once it printed "ready".
-func startUp(t *testing.T) *upPlatform {
+// startUp runs `verdict up` through run() on a new data directory until
+// the test ends, and returns once it printed "ready".
+func startUp(t *testing.T, args ...string) *upPlatform {
 	t.Helper()
-	dir := t.TempDir()
+	p, _ := startUpIn(t, t.TempDir(), args...)
+	return p
+}
+
+// startUpIn runs `verdict up` on dir with extra arguments and returns once
+// it printed "ready", with a function that stops it (the test's end does
+// too).
+func startUpIn(t *testing.T, dir string, args ...string) (*upPlatform, func()) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	stderr := &syncWriter{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &cliEnv{stdin: strings.NewReader(""), stdout: pw, stderr: stderr},
-			[]string{"up", "--data-dir", dir, "--policies", filepath.Join("..", "..", "policies")})
+			append([]string{"up", "--data-dir", dir, "--policies", filepath.Join("..", "..", "policies")}, args...))
 		pw.Close()
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("verdict up exited %d:\n%s", code, stderr.String())
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("verdict up exited %d:\n%s", code, stderr.String())
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("verdict up did not stop within 30s of its context ending")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("verdict up did not stop within 30s of its context ending")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	p := &upPlatform{dir: dir, config: filepath.Join(dir, "verdict.yaml"), endpoints: map[string]string{}, stderr: stderr}
 	lines := make(chan string)
 	go func() {
@@ -89,7 +100,7 @@ func startUp(t *testing.T) *upPlatform {
 					for range lines {
 					}
 				}()
-				return p
+				return p, stop
 			}
 			name, url, found := strings.Cut(line, ": ")
 			if !found {
@@ -113,19 +124,19 @@ func (p *upPlatform) cli(t *testing.T, args ...string) (code int, stdout, stderr
 
 func TestPolicyCommandsAgainstVerdictUp(t *testing.T) {
 	p := startUp(t)
-	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "audit"} {
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "audit"} {
 		if p.endpoints[name] == "" {
 			t.Fatalf("no %s line; got %v", name, p.endpoints)
 		}
 	}
-	if !strings.HasPrefix(p.endpoints["nats"], "nats://127.0.0.1:") || !strings.HasPrefix(p.endpoints["pap"], "http://127.0.0.1:") {
+	if !strings.HasPrefix(p.endpoints["nats"], "tls://127.0.0.1:") || !strings.HasPrefix(p.endpoints["pap"], "https://127.0.0.1:") {
 		t.Fatalf("endpoints = %v", p.endpoints)
 	}
 	cfg, err := loadPlatformConfig(p.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Endpoints["pdp-grpc"] != p.endpoints["pdp-grpc"] || cfg.TLS != nil {
+	if cfg.Endpoints["pdp-grpc"] != p.endpoints["pdp-grpc"] || cfg.TLS == nil {
 		t.Fatalf("verdict.yaml = %+v, printed %v", cfg, p.endpoints)
 	}
 
@@ -138,7 +149,7 @@ func TestPolicyCommandsAgainstVerdictUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &revs); err != nil {
 		t.Fatalf("list output is not a JSON array: %v\n%s", err, out)
 	}
-	if len(revs) != 1 || revs[0]["number"] != float64(1) || revs[0]["author"] != "anonymous" {
+	if len(revs) != 1 || revs[0]["number"] != float64(1) || revs[0]["author"] != "spiffe://verdict.local/service/admin" {
 		t.Fatalf("revisions = %v", revs)
 	}
 
@@ -199,12 +210,9 @@ func TestPolicyCommandsAgainstVerdictUp(t *testing.T) {
 		t.Fatalf("push without PDPs: exit %d, %q, %q", code, out, errOut)
 	}
 
-	// A PDP that never catches up: exit 3 naming it after --timeout.
-	nc, err := nats.Connect(p.endpoints["nats"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	// A PDP that never catches up: exit 3 naming it after --timeout. It
+	// reports as the orders service, with a certificate for it.
+	nc := p.natsAs(t, "orders")
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {

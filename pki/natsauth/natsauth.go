@@ -148,6 +148,7 @@ func Permissions(id spiffeid.ID, l Layout) *natsserver.Permissions {
 			api + "CONSUMER.INFO." + l.BundleStream + ".*",
 			api + "CONSUMER.DELETE." + l.BundleStream + ".*",
 			api + "DIRECT.GET." + l.BundleStream + "." + l.Prefix + ".keys",
+			api + "DIRECT.GET." + l.BundleStream + "." + l.Prefix + ".bundle." + svc,
 			// Large bundles: object metadata by direct get, chunks through
 			// an ordered consumer on the chunk subjects.
 			api + "STREAM.INFO." + objStream,
