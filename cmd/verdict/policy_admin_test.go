@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // syncWriter is a goroutine-safe buffer for the stderr of a running
