@@ -312,6 +312,15 @@ func TestUpRevokedAdminRefused(t *testing.T) {
 	if code, _, errOut := p.cli(t, "policy", "list", "--service", "authzen-todo"); code != 0 {
 		t.Fatalf("policy list before revocation: %s", errOut)
 	}
+	// A workload's NATS connection, cut when its certificate is revoked.
+	orders := p.issue(t, "orders")
+	nc, err := nats.Connect(p.endpoints["nats"],
+		nats.Secure(tlsconfig.ClientConfig(orders, tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(spiffeid.Must(upTD, "nats"))))),
+		nats.CustomInboxPrefix(natsauth.InboxPrefix("orders")), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
 	admin, err := x509svid.Load(p.adminFiles().Cert, p.adminFiles().Key)
 	if err != nil {
 		t.Fatal(err)
@@ -332,6 +341,21 @@ func TestUpRevokedAdminRefused(t *testing.T) {
 	}
 	if got, err := authzenEval(hc, p.endpoints["pdp-http"]); err == nil {
 		t.Fatalf("the PDP still answers the revoked admin: %s", got)
+	}
+	if code, out, errOut := p.cli(t, "ca", "revoke", "--serial", orders.SVID().Leaf().SerialNumber.String()); code == 0 {
+		t.Fatalf("the CA still answers the revoked admin: %s", out)
+	} else if _, err := caclientRevoke(files, p.endpoints["ca"], orders.SVID().Leaf()); err != nil {
+		t.Fatalf("revoking the workload certificate: %v (%s)", err, errOut)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if nc.IsConnected() {
+		t.Fatal("the NATS connection of a revoked certificate is still open")
+	}
+	if err := nc.Publish("verdict.status.orders.x", nil); err == nil && nc.FlushTimeout(time.Second) == nil {
+		t.Fatal("the revoked workload reconnected to NATS")
 	}
 	if code, _, errOut := p.cli(t, "policy", "list", "--service", "authzen-todo"); code == 0 {
 		t.Fatalf("the PAP still answers the revoked admin")
@@ -360,6 +384,19 @@ func TestUpRevokedAdminRefused(t *testing.T) {
 	if code, _, errOut := p.cli(t, "policy", "list", "--service", "authzen-todo"); code != 0 {
 		t.Fatalf("policy list with the new admin certificate: %s", errOut)
 	}
+}
+
+// caclientRevoke revokes leaf with the administrator credentials in files.
+func caclientRevoke(files tlsconfig.Files, url string, leaf *x509.Certificate) (bool, error) {
+	src, err := tlsconfig.LoadFiles(files)
+	if err != nil {
+		return false, err
+	}
+	c, err := caclient.New(url, caclient.WithSource(src))
+	if err != nil {
+		return false, err
+	}
+	return true, c.Revoke(context.Background(), leaf.SerialNumber, "keyCompromise")
 }
 
 // TestUpInsecurePlaintextLoopbackOnly: the opt-out is refused off loopback.
