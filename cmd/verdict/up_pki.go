@@ -44,7 +44,6 @@ type upPKI struct {
 	hosts   []string
 	log     *slog.Logger
 	tracker *tlsconfig.ConnTracker
-	metrics *tlsconfig.Metrics
 	// notifier forwards revocations to NATS once the CA's connection is up.
 	notifier *lateNotifier
 	admin    *tlsconfig.Source
