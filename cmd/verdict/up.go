@@ -54,6 +54,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	auditAddr := fs.String("audit", "127.0.0.1:0", "audit query API listen address")
 	trustDomain := fs.String("trust-domain", caDefaultTD, "SPIFFE trust domain of the platform's identities")
 	lifetime := fs.Duration("cert-lifetime", 0, "lifetime of the certificates the CA issues (default 24h; minutes are fine)")
+	inlineLimit := fs.Int("bundle-inline-limit", 0, "largest bundle sent inside its NATS message; larger ones go to the service's Object Store bucket (0: the server's maximum payload)")
 	plaintext := fs.Bool("insecure-plaintext", false, "no CA and no TLS: plaintext on loopback addresses only (the behaviour before the CA existed)")
 	logLevel := fs.String("log-level", "warn", "log level on stderr: debug, info, warn or error")
 	if pos, err := parseInterleaved(fs, args); err != nil {
@@ -81,7 +82,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	u := &upRun{env: env, dir: dir, log: logger, endpoints: map[string]string{}, heads: map[string]int64{}, failed: make(chan error, 4)}
+	u := &upRun{env: env, dir: dir, log: logger, inlineLimit: *inlineLimit, endpoints: map[string]string{}, heads: map[string]int64{}, failed: make(chan error, 4)}
 	defer u.shutdown()
 	if !*plaintext {
 		if err := u.startPKI(ctx, *trustDomain, *lifetime, certHosts(append(addrs, *caAddr)...)); err != nil {
@@ -139,6 +140,8 @@ type upRun struct {
 	failed    chan error
 	heads     map[string]int64 // latest revision of each example service
 	pki       *upPKI           // nil with --insecure-plaintext
+	// inlineLimit is the publisher's, 0 for its default.
+	inlineLimit int
 
 	stops []func() // run in reverse by shutdown
 }
@@ -205,7 +208,12 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr, auditAddr string) 
 	}
 	u.onStop(nc.Close)
 	reg := prometheus.NewRegistry()
-	pub, err := publish.New(ctx, nc, u.key, publish.WithLogger(u.log), publish.WithRegisterer(reg))
+	pubOpts := []publish.Option{publish.WithLogger(u.log), publish.WithRegisterer(reg), publish.WithInlineLimit(u.inlineLimit)}
+	if u.pki != nil {
+		// NATS permissions give each service's PDPs its own bucket only.
+		pubOpts = append(pubOpts, publish.WithServiceBuckets())
+	}
+	pub, err := publish.New(ctx, nc, u.key, pubOpts...)
 	if err != nil {
 		return err
 	}

@@ -211,7 +211,9 @@ func TestUpMutualTLS(t *testing.T) {
 // the PDP of one service reads its own bundles and none of another's, and
 // publishes only its own status and decision subjects.
 func TestUpNATSPermissions(t *testing.T) {
-	p := startUp(t)
+	// Every bundle goes through its service's Object Store bucket: the
+	// platform's own PDP reads authzen-todo's under its permissions.
+	p := startUp(t, "--bundle-inline-limit", "1024")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nc, v := p.natsWithViolations(t, "medical")
@@ -236,8 +238,16 @@ func TestUpNATSPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatalf("medical cannot read its own bundles: %v", err)
 	}
-	if msg.Subject() != "verdict.bundle.medical" || len(msg.Data()) == 0 {
-		t.Fatalf("got %s (%d bytes)", msg.Subject(), len(msg.Data()))
+	ptr, err := bundlesource.ParsePointer(msg.Data())
+	if msg.Subject() != "verdict.bundle.medical" || err != nil || ptr.Bucket != "verdict-bundles-medical" {
+		t.Fatalf("got %s: %v %+v", msg.Subject(), err, ptr)
+	}
+	own, err := js.ObjectStore(ctx, ptr.Bucket)
+	if err != nil {
+		t.Fatalf("medical cannot open its bucket: %v", err)
+	}
+	if data, err := own.GetBytes(ctx, ptr.Object); err != nil || int64(len(data)) != ptr.Size {
+		t.Fatalf("medical cannot read its large bundle: %d bytes, %v", len(data), err)
 	}
 	for _, e := range v.errs {
 		t.Fatalf("reading its own bundles caused a violation: %s", e)
@@ -263,6 +273,12 @@ func TestUpNATSPermissions(t *testing.T) {
 		}
 		cancel()
 	}
+	short, cancelShort := context.WithTimeout(ctx, time.Second)
+	if _, err := js.ObjectStore(short, "verdict-bundles-authzen-todo"); err == nil {
+		t.Fatal("medical opened authzen-todo's bucket")
+	}
+	cancelShort()
+	v.waitFor(t, "another service's bucket", "$JS.API.STREAM.INFO.OBJ_verdict-bundles-authzen-todo")
 	if _, err := nc.SubscribeSync(other); err != nil {
 		t.Fatal(err)
 	}

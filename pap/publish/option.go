@@ -29,6 +29,7 @@ type config struct {
 	bucket      string
 	history     int64
 	inlineLimit int
+	perService  bool
 	logger      *slog.Logger
 	registerer  prometheus.Registerer
 	now         func() time.Time
@@ -54,6 +55,15 @@ func WithStream(name string) Option {
 // DefaultBucket).
 func WithBucket(name string) Option {
 	return optionFunc(func(c *config) { c.bucket = name })
+}
+
+// WithServiceBuckets gives each service its own Object Store bucket,
+// "<bucket>-<service>", instead of one shared bucket, so that NATS
+// permissions can let a service's PDPs read its large bundles and no
+// other's (pki/natsauth). PDPs need no change: the pointer names the
+// bucket.
+func WithServiceBuckets() Option {
+	return optionFunc(func(c *config) { c.perService = true })
 }
 
 // WithHistory sets how many messages per subject the stream keeps

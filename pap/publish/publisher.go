@@ -36,7 +36,8 @@ type Publisher struct {
 	mu            sync.Mutex // serialises publishes and key changes
 	key           *bundle.SigningKey
 	keySetVersion uint64
-	obs           jetstream.ObjectStore
+	obs           jetstream.ObjectStore            // the shared bucket
+	buckets       map[string]jetstream.ObjectStore // per service, WithServiceBuckets
 }
 
 // Result says what Publish did.
@@ -127,6 +128,10 @@ func (p *Publisher) ensure(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("publish: stream %s: %w", p.cfg.stream, err)
 	}
+	if p.cfg.perService {
+		p.buckets = make(map[string]jetstream.ObjectStore)
+		return nil
+	}
 	obs, err := p.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      p.cfg.bucket,
 		Description: "Verdict policy bundles too large for one NATS message",
@@ -137,6 +142,28 @@ func (p *Publisher) ensure(ctx context.Context) error {
 	}
 	p.obs = obs
 	return nil
+}
+
+// objectStore returns the bucket of service's large bundles and its name,
+// creating a per-service bucket on first use; p.mu is held.
+func (p *Publisher) objectStore(ctx context.Context, service string) (jetstream.ObjectStore, string, error) {
+	if !p.cfg.perService {
+		return p.obs, p.cfg.bucket, nil
+	}
+	name := p.cfg.bucket + "-" + service
+	if obs, ok := p.buckets[name]; ok {
+		return obs, name, nil
+	}
+	obs, err := p.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      name,
+		Description: "Verdict policy bundles of service " + service + " too large for one NATS message",
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("publish: object store %s: %w", name, err)
+	}
+	p.buckets[name] = obs
+	return obs, name, nil
 }
 
 // Subjects returns the subjects this publisher writes, for components
@@ -190,14 +217,19 @@ func (p *Publisher) publish(ctx context.Context, rev store.Revision) (Result, er
 	msg.Header.Set(bundlesource.HeaderDigest, res.Digest)
 	msg.Data = data
 	msg.Header.Set(bundlesource.HeaderKind, bundlesource.KindBundle)
+	var obs jetstream.ObjectStore
 	if len(data) > p.inlineLimit() {
+		var bucket string
+		if obs, bucket, err = p.objectStore(ctx, rev.Service); err != nil {
+			return Result{}, err
+		}
 		res.Object = objectName(rev.Service, res.Revision)
-		if _, err := p.obs.PutBytes(ctx, res.Object, data); err != nil {
-			return Result{}, fmt.Errorf("publish: storing %s revision %d in object store %s: %w", rev.Service, rev.Number, p.cfg.bucket, err)
+		if _, err := obs.PutBytes(ctx, res.Object, data); err != nil {
+			return Result{}, fmt.Errorf("publish: storing %s revision %d in object store %s: %w", rev.Service, rev.Number, bucket, err)
 		}
 		ptr, err := json.Marshal(bundlesource.Pointer{
 			Service: rev.Service, Revision: res.Revision, Digest: res.Digest,
-			Bucket: p.cfg.bucket, Object: res.Object, Size: int64(len(data)),
+			Bucket: bucket, Object: res.Object, Size: int64(len(data)),
 		})
 		if err != nil {
 			return Result{}, fmt.Errorf("publish: pointer: %w", err)
@@ -217,7 +249,7 @@ func (p *Publisher) publish(ctx context.Context, rev store.Revision) (Result, er
 			p.log.Info("subject already holds this or a newer revision; not publishing",
 				"service", rev.Service, "revision", res.Revision, "subject_revision", lastRev)
 			if res.Object != "" && lastRev > res.Revision {
-				_ = p.obs.Delete(ctx, res.Object)
+				_ = obs.Delete(ctx, res.Object)
 				res.Object = ""
 			}
 			return res, nil
@@ -237,7 +269,7 @@ func (p *Publisher) publish(ctx context.Context, rev store.Revision) (Result, er
 	p.log.Info("bundle published", "service", rev.Service, "revision", res.Revision, "digest", res.Digest,
 		"bytes", len(data), "object", res.Object, "seq", res.Sequence)
 	if res.Object != "" {
-		p.pruneObjects(ctx, rev.Service, res.Revision)
+		p.pruneObjects(ctx, obs, rev.Service, res.Revision)
 	}
 	return res, nil
 }
@@ -257,12 +289,12 @@ func objectName(service string, rev uint64) string {
 
 // pruneObjects deletes the service's objects for revisions that have left
 // the stream's history: no message points to them any more.
-func (p *Publisher) pruneObjects(ctx context.Context, service string, rev uint64) {
+func (p *Publisher) pruneObjects(ctx context.Context, obs jetstream.ObjectStore, service string, rev uint64) {
 	if rev <= uint64(p.cfg.history) {
 		return
 	}
 	oldest := rev - uint64(p.cfg.history) // revisions ≤ oldest are gone
-	infos, err := p.obs.List(ctx)
+	infos, err := obs.List(ctx)
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrNoObjectsFound) {
 			p.log.Warn("listing bundle objects", "err", err)
@@ -278,7 +310,7 @@ func (p *Publisher) pruneObjects(ctx context.Context, service string, rev uint64
 		if err != nil || n > oldest {
 			continue
 		}
-		if err := p.obs.Delete(ctx, info.Name); err != nil {
+		if err := obs.Delete(ctx, info.Name); err != nil {
 			p.log.Warn("deleting bundle object", "object", info.Name, "err", err)
 		}
 	}

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -280,5 +281,39 @@ func TestEncodeDataRoundTrip(t *testing.T) {
 	}
 	if empty, err := publish.EncodeData(nil); err != nil || empty != nil {
 		t.Fatalf("EncodeData(nil) = %q, %v", empty, err)
+	}
+}
+
+// TestServiceBuckets: with WithServiceBuckets each service's large bundles
+// live in its own bucket, which the pointer names, and PDPs follow them.
+func TestServiceBuckets(t *testing.T) {
+	e := newEnv(t)
+	p := e.publisher(publish.WithInlineLimit(4096), publish.WithServiceBuckets())
+	ctx := context.Background()
+	js, _ := jetstream.New(e.nc)
+	t.Cleanup(func() {
+		_ = js.DeleteObjectStore(context.Background(), e.bucket+"-orders")
+		_ = js.DeleteObjectStore(context.Background(), e.bucket+"-billing")
+	})
+	for _, svc := range []string{"orders", "billing"} {
+		res, err := p.Publish(ctx, revision(svc, 1, "P", 20000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := e.source(svc, e.key.PublicKey())
+		if src.Revision() != 1 || src.Digest() != res.Digest {
+			t.Fatalf("%s: PDP on %d %s, want 1 %s", svc, src.Revision(), src.Digest(), res.Digest)
+		}
+		obs, err := js.ObjectStore(ctx, e.bucket+"-"+svc)
+		if err != nil {
+			t.Fatalf("%s: no bucket of its own: %v", svc, err)
+		}
+		infos, err := obs.List(ctx)
+		if err != nil || len(infos) != 1 || infos[0].Name != svc+"/1" {
+			t.Fatalf("%s: objects %v, %v", svc, infos, err)
+		}
+	}
+	if _, err := js.ObjectStore(ctx, e.bucket); !errors.Is(err, jetstream.ErrBucketNotFound) {
+		t.Fatalf("the shared bucket exists: %v", err)
 	}
 }

@@ -13,8 +13,9 @@
 // A workload (a service's embedded or remote PDP) may:
 //   - create ordered consumers on the bundle stream filtered on its own
 //     bundle subject and on the key-set subject, read them and delete them;
-//   - read the key set by direct get, and the Object Store bucket of large
-//     bundles;
+//   - read the key set by direct get, and its own Object Store bucket of
+//     large bundles, "<bucket>-<service>" (the PAP publishes with
+//     publish.WithServiceBuckets);
 //   - publish its own heartbeats (<prefix>.status.<service>.*) and decision
 //     records (<prefix>.decisions.<service>);
 //   - subscribe to revocation events and to its own inbox prefix
@@ -61,7 +62,8 @@ type Layout struct {
 	Prefix string
 	// BundleStream holds bundles and key sets (default VERDICT_BUNDLES).
 	BundleStream string
-	// BundleBucket is the Object Store of large bundles (default
+	// BundleBucket is the name prefix of the per-service Object Store
+	// buckets of large bundles, "<BundleBucket>-<service>" (default
 	// verdict-bundles).
 	BundleBucket string
 	// DecisionStream holds decision records (default VERDICT_DECISIONS).
@@ -102,8 +104,8 @@ func Permissions(id spiffeid.ID, l Layout) *natsserver.Permissions {
 	svc := id.Service()
 	inbox := InboxPrefix(svc) + ".>"
 	api := "$JS.API."
-	objStream := "OBJ_" + l.BundleBucket
-	obj := "$O." + l.BundleBucket + ".>"
+	bucket := l.BundleBucket + "-" + svc
+	objStream := "OBJ_" + bucket
 	// owner is what the owner of a stream may do with it through the
 	// JetStream API (the API's verbs are one or two tokens long).
 	owner := func(stream string) []string {
@@ -116,10 +118,19 @@ func Permissions(id spiffeid.ID, l Layout) *natsserver.Permissions {
 	}
 	switch svc {
 	case ServicePAP, ServiceAdmin:
+		// The PAP creates a bucket per service: stream names are single
+		// subject tokens, so its JetStream rights cannot be limited to a
+		// name prefix. It gets the API minus the decision stream, which
+		// belongs to the audit collector.
+		d := l.DecisionStream
 		return &natsserver.Permissions{
-			Publish: &natsserver.SubjectPermission{Allow: append(append([]string{
-				l.Prefix + ".bundle.*", l.Prefix + ".keys", obj, api + "INFO",
-			}, owner(l.BundleStream)...), owner(objStream)...)},
+			Publish: &natsserver.SubjectPermission{
+				Allow: []string{l.Prefix + ".bundle.*", l.Prefix + ".keys", "$O.*.>", api + ">", "$JS.FC.>", "$JS.ACK.>"},
+				Deny: []string{
+					api + "*.*." + d, api + "*.*." + d + ".>", api + "*.*.*." + d, api + "*.*.*." + d + ".>",
+					"$JS.ACK." + d + ".>", "$JS.FC." + d + ".>",
+				},
+			},
 			Subscribe: &natsserver.SubjectPermission{Allow: []string{
 				inbox, l.Prefix + ".status.*.*", l.RevocationSubject,
 			}},
@@ -152,7 +163,7 @@ func Permissions(id spiffeid.ID, l Layout) *natsserver.Permissions {
 			// Large bundles: object metadata by direct get, chunks through
 			// an ordered consumer on the chunk subjects.
 			api + "STREAM.INFO." + objStream,
-			api + "DIRECT.GET." + objStream + ".$O." + l.BundleBucket + ".M.>",
+			api + "DIRECT.GET." + objStream + ".$O." + bucket + ".M.>",
 			api + "CONSUMER.CREATE." + objStream + ".>",
 			api + "CONSUMER.MSG.NEXT." + objStream + ".*",
 			api + "CONSUMER.DELETE." + objStream + ".*",

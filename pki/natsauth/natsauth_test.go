@@ -73,8 +73,10 @@ func TestWorkloadPermissions(t *testing.T) {
 	}
 	// The PAP owns the bundle stream, not the decision stream.
 	pap := Permissions(spiffeid.Must("example.org", ServicePAP), Layout{})
-	if !allowed(pap.Publish.Allow, "verdict.bundle.orders") || allowed(pap.Publish.Allow, "$JS.API.STREAM.DELETE.VERDICT_DECISIONS") ||
-		allowed(pap.Publish.Allow, "verdict.decisions.orders") {
+	denied := func(s string) bool { return allowed(pap.Publish.Deny, s) || !allowed(pap.Publish.Allow, s) }
+	if denied("verdict.bundle.orders") || denied("$JS.API.STREAM.CREATE.OBJ_verdict-bundles-orders") ||
+		!denied("$JS.API.STREAM.DELETE.VERDICT_DECISIONS") || !denied("$JS.API.CONSUMER.MSG.NEXT.VERDICT_DECISIONS.audit") ||
+		!denied("$JS.API.DIRECT.GET.VERDICT_DECISIONS.verdict.decisions.orders") || !denied("verdict.decisions.orders") {
 		t.Errorf("pap permissions: %v", pap.Publish.Allow)
 	}
 	audit := Permissions(spiffeid.Must("example.org", ServiceAudit), Layout{})
