@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-authz/verdict/pki/caapi"
 	"github.com/verdict-authz/verdict/pki/caclient"
 	"github.com/verdict-authz/verdict/pki/natsauth"
+	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/spiffeid"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	"github.com/verdict-authz/verdict/pki/x509svid"
@@ -337,6 +338,13 @@ func TestUpRevokedAdminRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	// Relying parties outside the process (SDK PDPs) hear revocations on NATS.
+	heard := revocation.NewSet()
+	sub, err := revocation.Subscribe(context.Background(), p.natsAs(t, "billing"), heard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
 	admin, err := x509svid.Load(p.adminFiles().Cert, p.adminFiles().Key)
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +365,14 @@ func TestUpRevokedAdminRefused(t *testing.T) {
 	}
 	if got, err := authzenEval(hc, p.endpoints["pdp-http"]); err == nil {
 		t.Fatalf("the PDP still answers the revoked admin: %s", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, ok := heard.Lookup(admin.Leaf().SerialNumber); ok {
+			break
+		}
+	}
+	if _, ok := heard.Lookup(admin.Leaf().SerialNumber); !ok {
+		t.Fatal("no revocation event on NATS")
 	}
 	if code, out, errOut := p.cli(t, "ca", "revoke", "--serial", orders.SVID().Leaf().SerialNumber.String()); code == 0 {
 		t.Fatalf("the CA still answers the revoked admin: %s", out)
