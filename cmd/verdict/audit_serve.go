@@ -272,7 +272,8 @@ func startAuditServer(ctx context.Context, cfg *auditConfig, logger *slog.Logger
 
 	mux := http.NewServeMux()
 	mux.Handle(svc.ConnectHandler())
-	a.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+	a.hs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols),
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	a.hs.Protocols.SetHTTP1(true)
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen: %w", err)

@@ -128,6 +128,7 @@ func authzenEval(hc *http.Client, base string) (string, error) {
 // files, an AuthZEN evaluation with the admin certificate, and that
 // clients without a certificate are refused by every server.
 func TestUpMutualTLS(t *testing.T) {
+	t.Parallel()
 	p := startUp(t)
 	for name, prefix := range map[string]string{"nats": "tls://", "pap": "https://", "pdp-http": "https://", "ca": "https://", "audit": "https://"} {
 		if !strings.HasPrefix(p.endpoints[name], prefix+"127.0.0.1:") {
@@ -212,6 +213,7 @@ func TestUpMutualTLS(t *testing.T) {
 // the PDP of one service reads its own bundles and none of another's, and
 // publishes only its own status and decision subjects.
 func TestUpNATSPermissions(t *testing.T) {
+	t.Parallel()
 	// Every bundle goes through its service's Object Store bucket: the
 	// platform's own PDP reads authzen-todo's under its permissions.
 	p := startUp(t, "--bundle-inline-limit", "1024")
@@ -312,6 +314,7 @@ func TestUpNATSPermissions(t *testing.T) {
 // already open included; a restart reuses the CA and mints a new admin
 // certificate.
 func TestUpRevokedAdminRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p, stop := startUpIn(t, dir)
 	cfg, err := loadPlatformConfig(p.config)
