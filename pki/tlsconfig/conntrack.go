@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"math/big"
 	"net"
 	"sync"
 
@@ -24,7 +25,10 @@ type ConnTracker struct {
 	cfg    config
 	mu     sync.Mutex
 	conns  map[*tls.Conn]struct{}
-	closed bool
+	// handshaken are connections whose handshake ran elsewhere (gRPC
+	// credentials), with their peer's serial.
+	handshaken map[*handshakenConn]*big.Int
+	closed     bool
 	cancel func()
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -32,7 +36,7 @@ type ConnTracker struct {
 
 // NewConnTracker subscribes to feed. Only WithLogger applies among opts.
 func NewConnTracker(feed RevocationFeed, opts ...Option) *ConnTracker {
-	t := &ConnTracker{cfg: newConfig(opts), conns: make(map[*tls.Conn]struct{})}
+	t := &ConnTracker{cfg: newConfig(opts), conns: make(map[*tls.Conn]struct{}), handshaken: make(map[*handshakenConn]*big.Int)}
 	t.cancel = feed.Subscribe(t.revoked)
 	return t
 }
@@ -113,7 +117,7 @@ func (t *ConnTracker) DialTLSContext(cfg *tls.Config) func(ctx context.Context, 
 func (t *ConnTracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.conns)
+	return len(t.conns) + len(t.handshaken)
 }
 
 // revoked runs on the feed's goroutine, which must not block: the scan, which
@@ -132,6 +136,17 @@ func (t *ConnTracker) revoked(e revocation.Entry) {
 			if !cs.HandshakeComplete || len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].SerialNumber.Cmp(e.Serial) != 0 {
 				return
 			}
+			t.cfg.logger.Warn("tls: closing connection of revoked peer", "peer", c.RemoteAddr().String(),
+				"serial", fmt.Sprintf("%x", e.Serial))
+			_ = c.Close()
+		})
+	}
+	for c, serial := range t.handshaken {
+		if serial.Cmp(e.Serial) != 0 {
+			continue
+		}
+		// Close untracks, which takes t.mu: not on this goroutine.
+		t.wg.Go(func() {
 			t.cfg.logger.Warn("tls: closing connection of revoked peer", "peer", c.RemoteAddr().String(),
 				"serial", fmt.Sprintf("%x", e.Serial))
 			_ = c.Close()
