@@ -22,16 +22,16 @@ type RevocationFeed interface {
 // handshakes; the tracker cuts off connections that were established before
 // the revocation.
 type ConnTracker struct {
-	cfg    config
-	mu     sync.Mutex
-	conns  map[*tls.Conn]struct{}
+	cfg   config
+	mu    sync.Mutex
+	conns map[*tls.Conn]struct{}
 	// handshaken are connections whose handshake ran elsewhere (gRPC
 	// credentials), with their peer's serial.
 	handshaken map[*handshakenConn]*big.Int
 	closed     bool
-	cancel func()
-	wg     sync.WaitGroup
-	once   sync.Once
+	cancel     func()
+	wg         sync.WaitGroup
+	once       sync.Once
 }
 
 // NewConnTracker subscribes to feed. Only WithLogger applies among opts.
