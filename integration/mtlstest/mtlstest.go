@@ -160,27 +160,41 @@ func (l *Logs) Find(msg string, attrs map[string]string) []Record {
 		if r.Msg != msg {
 			continue
 		}
-		ok := true
-		for k, v := range attrs {
-			if got, has := r.Attrs[k]; !has || !strings.Contains(got, v) {
-				ok = false
-			}
-		}
-		if ok {
+		if matches(r, attrs) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
+func matches(r Record, attrs map[string]string) bool {
+	for k, v := range attrs {
+		if got, has := r.Attrs[k]; !has || !strings.Contains(got, v) {
+			return false
+		}
+	}
+	return true
+}
+
 // WaitFor waits (up to 10 s) for a line Find would return, and fails the
 // test with everything recorded when none comes.
 func (l *Logs) WaitFor(t testing.TB, msg string, attrs map[string]string) Record {
 	t.Helper()
+	return l.WaitForNew(t, 0, msg, attrs)
+}
+
+// WaitForNew is WaitFor for a line logged after the first skip lines with
+// msg (len(Find(msg, nil)) taken before the action), for logs shared by
+// several steps.
+func (l *Logs) WaitForNew(t testing.TB, skip int, msg string, attrs map[string]string) Record {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if got := l.Find(msg, attrs); len(got) > 0 {
-			return got[0]
+		all := l.Find(msg, nil)
+		for _, r := range all[min(skip, len(all)):] {
+			if matches(r, attrs) {
+				return r
+			}
 		}
 		if time.Now().After(deadline) {
 			l.mu.Lock()
