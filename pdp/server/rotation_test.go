@@ -76,7 +76,9 @@ func TestRotationUnderLoad(t *testing.T) {
 	}
 	keptHTTP := tlsconfig.HTTPClient(clientSrc, tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(pdpID)), tlsconfig.WithLogger(p.logs.Logger()))
 	defer keptHTTP.CloseIdleConnections()
-	newHTTP := &http.Client{Transport: &http.Transport{TLSClientConfig: clientCfg, DisableKeepAlives: true, ForceAttemptHTTP2: true}}
+	// net/http and gRPC adjust the configurations they are given: each
+	// client gets its own.
+	newHTTP := &http.Client{Transport: &http.Transport{TLSClientConfig: clientCfg.Clone(), DisableKeepAlives: true, ForceAttemptHTTP2: true}}
 	httpCall := func(c *http.Client) func(context.Context) error {
 		return func(ctx context.Context) error {
 			resp, err := c.Do(newPost(t, p.base+"/access/v1/evaluation", evaluationBody).WithContext(ctx))
@@ -90,9 +92,10 @@ func TestRotationUnderLoad(t *testing.T) {
 			return nil
 		}
 	}
-	keptGRPC := verdictv1.NewDecisionServiceClient(dialMTLS(t, p.grpcAddr, clientCfg))
+	keptGRPC := verdictv1.NewDecisionServiceClient(dialMTLS(t, p.grpcAddr, clientCfg.Clone()))
+	grpcCreds := credentials.NewTLS(clientCfg.Clone())
 	newGRPC := func(ctx context.Context) error {
-		cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(clientCfg)))
+		cc, err := grpc.NewClient(p.grpcAddr, grpc.WithTransportCredentials(grpcCreds))
 		if err != nil {
 			return err
 		}
@@ -128,7 +131,7 @@ func TestRotationUnderLoad(t *testing.T) {
 
 	// The rotations took effect: a new connection sees the last server
 	// certificate.
-	conn, err := tls.Dial("tcp", p.grpcAddr, clientCfg)
+	conn, err := tls.Dial("tcp", p.grpcAddr, clientCfg.Clone())
 	if err != nil {
 		t.Fatal(err)
 	}
