@@ -102,7 +102,7 @@ type pdpConfig struct {
 		GRPC string `yaml:"grpc"`
 	} `yaml:"listen"`
 	TLS               *pdpTLSConfig `yaml:"tls"`
-	InsecurePlaintext bool `yaml:"insecure_plaintext"`
+	InsecurePlaintext bool          `yaml:"insecure_plaintext"`
 	// Policies are files or directories of XACML XML or YAML policies.
 	Policies stringOrList `yaml:"policies"`
 	// Root names the root policy when more than one is unreferenced.
