@@ -16,6 +16,13 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/verdict-authz/verdict/integration/mtlstest"
 	"github.com/verdict-authz/verdict/integration/natstest"
@@ -241,4 +248,54 @@ func TestMutualTLSNATSDropsRevokedServer(t *testing.T) {
 	if nc.IsConnected() {
 		t.Fatal("still connected to the NATS server whose certificate is revoked")
 	}
+}
+
+// TestMutualTLSRevokesGRPCPEPClient: a gRPC service behind the SDK's
+// interceptor, serving with MutualTLS credentials, closes the connection
+// of a client whose certificate is revoked and refuses its new ones.
+func TestMutualTLSRevokesGRPCPEPClient(t *testing.T) {
+	authority := mtlstest.NewCA(t)
+	set, logs := revocation.NewSet(), &mtlstest.Logs{}
+	mt := sdk.NewMutualTLS(authority.Source(t, "todo"), sdk.WithRevocation(set), sdk.WithTLSLogger(logs.Logger()))
+	t.Cleanup(func() { _ = mt.Close() })
+	p := mustNew(t, sdk.WithPolicy(routesPolicy(t)), sdk.WithLogger(quiet))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(grpc.Creds(mt.GRPCServerCredentials()), grpc.UnaryInterceptor(sdk.UnaryServerInterceptor(p, sdk.WithLogger(quiet))))
+	healthpb.RegisterHealthServer(s, health.NewServer())
+	go func() { _ = s.Serve(mt.GRPCListener(ln)) }()
+	t.Cleanup(s.Stop)
+
+	client := authority.SVID(t, "web", 0)
+	cfg := tlsconfig.ClientConfig(authority.SourceOf(t, client), tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(mtlstest.ID("todo"))), tlsconfig.WithLogger(quiet))
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(cfg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	check := func() error {
+		ctx, cancel := context.WithTimeout(t.Context(), revocationTimeout)
+		defer cancel()
+		_, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+		return err
+	}
+	// The policy opens Check to another workload: the PEP's refusal proves
+	// the call went through the TLS connection and the interceptor.
+	if err := check(); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("before revocation: %v, want the PEP's PermissionDenied", err)
+	}
+	revoke(set, client)
+	ctx, cancel := context.WithTimeout(t.Context(), revocationTimeout)
+	defer cancel()
+	if !cc.WaitForStateChange(ctx, connectivity.Ready) {
+		t.Fatal("the revoked client's gRPC connection stayed open")
+	}
+	logs.WaitFor(t, "tls: closing connection of revoked peer", map[string]string{"serial": mtlstest.Serial(client)})
+	if err := check(); status.Code(err) != codes.Unavailable {
+		t.Fatalf("revoked client calling again: %v, want Unavailable (handshake refused)", err)
+	}
+	logs.WaitFor(t, "tls: refused peer certificate", map[string]string{"side": "server", "reason": "revoked", "serial": mtlstest.Serial(client)})
 }
