@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/verdict-authz/verdict/integration/mtlstest"
 	"github.com/verdict-authz/verdict/integration/natstest"
+	"github.com/verdict-authz/verdict/pki/ca"
 	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	"github.com/verdict-authz/verdict/pki/x509svid"
@@ -215,5 +217,50 @@ func TestPDPServeReloadsCertificates(t *testing.T) {
 	}
 	if !strings.Contains(s.stderr.String(), "tls: reloaded certificate") {
 		t.Fatalf("no reload line in the log: %s", s.stderr.String())
+	}
+}
+
+// TestPDPServeCRL: with tls.revocation.crl_url, a client revoked before
+// the PDP started (no event to hear) is refused from the CA's CRL.
+func TestPDPServeCRL(t *testing.T) {
+	authority := mtlstest.NewCA(t)
+	revoked := authority.SVID(t, "orders", 0)
+	if err := authority.Revoke(t.Context(), ca.RevokeRequest{Caller: mtlstest.ID("admin"), Serial: revoked.Leaf().SerialNumber, Reason: 1}); err != nil {
+		t.Fatal(err)
+	}
+	crl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		_, _ = w.Write(authority.CRL().DER)
+	}))
+	t.Cleanup(crl.Close)
+	s, _ := mtlsServe(t, authority, t.TempDir(), `, revocation: {crl_url: "`+crl.URL+`/crl"}`)
+
+	post := func(svid *x509svid.SVID) error {
+		hc := tlsconfig.HTTPClient(authority.SourceOf(t, svid), tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(mtlstest.ID("pdp"))), tlsconfig.WithLogger(discardLogger()))
+		defer hc.CloseIdleConnections()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+s.httpAddr+"/access/v1/evaluation", strings.NewReader(todoReadBody))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+	if err := post(revoked); err == nil {
+		t.Fatal("a client listed in the CRL was served")
+	}
+	mtlstest.WaitUntil(t, 10*time.Second, "the PDP's refusal line", func() bool {
+		out := s.stderr.String()
+		return strings.Contains(out, "reason=revoked") && strings.Contains(out, "serial="+mtlstest.Serial(revoked)) && strings.Contains(out, "listed in CRL")
+	})
+	if err := post(authority.SVID(t, "orders", 0)); err != nil {
+		t.Fatalf("a client not in the CRL: %v", err)
 	}
 }
