@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/integration/mtlstest"
@@ -85,15 +86,40 @@ func evaluateOn(conn *tls.Conn, rd *bufio.Reader) error {
 }
 
 // TestPDPServeRevocation: with tls.revocation.nats, a revocation event
-// published on NATS closes the open connection of the revoked client and
-// refuses its new ones; other clients are served.
+// published on NATS (plain, or tls:// with the PDP's own certificate)
+// closes the open connection of the revoked client and refuses its new
+// ones; other clients are served.
 func TestPDPServeRevocation(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(map[bool]string{false: "nats", true: "tls"}[secure], func(t *testing.T) { testPDPServeRevocation(t, secure) })
+	}
+}
+
+func testPDPServeRevocation(t *testing.T, secure bool) {
 	authority := mtlstest.NewCA(t)
-	url := natstest.URL(t)
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	subject := revocation.Subject + ".test." + hex.EncodeToString(r[:])
-	s, _ := mtlsServe(t, authority, t.TempDir(), `, revocation: {nats: "`+url+`", subject: `+subject+`}`)
+	url, extra, pubOpts := natstest.URL(t), "", []nats.Option(nil)
+	if secure {
+		ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, TLSTimeout: 5,
+			TLSConfig: tlsconfig.ServerConfig(authority.Source(t, "nats"), tlsconfig.WithLogger(discardLogger()))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Start()
+		t.Cleanup(ns.Shutdown)
+		if !ns.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats-server not ready")
+		}
+		url, extra = ns.ClientURL(), ", nats_server: spiffe://example.org/service/nats"
+		if !strings.HasPrefix(url, "tls://") {
+			url = "tls://" + strings.TrimPrefix(url, "nats://")
+		}
+		pubOpts = append(pubOpts, nats.Secure(tlsconfig.ClientConfig(authority.Source(t, "ca"),
+			tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(mtlstest.ID("nats"))), tlsconfig.WithLogger(discardLogger()))))
+	}
+	s, _ := mtlsServe(t, authority, t.TempDir(), `, revocation: {nats: "`+url+`", subject: `+subject+extra+`}`)
 
 	client := authority.SVID(t, "orders", 0)
 	cfg := tlsconfig.ClientConfig(authority.SourceOf(t, client), tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(mtlstest.ID("pdp"))),
@@ -116,7 +142,7 @@ func TestPDPServeRevocation(t *testing.T) {
 		t.Fatalf("before revocation: %v", err)
 	}
 
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, pubOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
