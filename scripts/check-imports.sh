@@ -23,9 +23,9 @@ for root in pip token xacml; do
   done
 done
 # production code must not import test support packages
-out=$(go list -deps -f '{{.ImportPath}}' ./... | grep -E "^$mod/.*(storetest|testutil|testsuite|natstest|integration/conformance)" || true)
+out=$(go list -deps -f '{{.ImportPath}}' ./... | grep -E "^$mod/.*(storetest|testutil|testsuite|natstest|mtlstest|integration/conformance)" || true)
 for p in $out; do
-  users=$(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./... | grep " $p" | awk '{print $1}' | grep -vE "(storetest|testutil|testsuite|natstest|integration/conformance)" || true)
+  users=$(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./... | grep " $p" | awk '{print $1}' | grep -vE "(storetest|testutil|testsuite|natstest|mtlstest|integration/conformance)" || true)
   if [[ -n $users ]]; then echo "production packages import test support $p: $users"; fail=1; fi
 done
 exit $fail

@@ -18,6 +18,7 @@ import (
 
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/xacmlfn"
+	"github.com/verdict-authz/verdict/pki/spiffeid"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 	"github.com/verdict-authz/verdict/token"
@@ -36,6 +37,9 @@ type remoteConfig struct {
 	subjectType string
 	timeout     time.Duration
 	connectOpts []connect.ClientOption
+	// mtls and mtlsPeer: WithMutualTLS.
+	mtls     *MutualTLS
+	mtlsPeer spiffeid.ID
 }
 
 type remoteOptionFunc func(*remoteConfig)
@@ -109,6 +113,9 @@ func NewRemote(baseURL string, tlsConfig *tls.Config, opts ...RemoteOption) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("%w: remote PDP URL: %w", ErrConfig, err)
 	}
+	if cfg.mtls != nil && tlsConfig == nil {
+		tlsConfig = cfg.mtls.ClientConfig(cfg.mtlsPeer)
+	}
 	switch {
 	case cfg.timeout < 0:
 		return nil, fmt.Errorf("%w: negative remote timeout", ErrConfig)
@@ -129,6 +136,9 @@ func NewRemote(baseURL string, tlsConfig *tls.Config, opts ...RemoteOption) (*Re
 	}
 	if tlsConfig != nil {
 		tr.TLSClientConfig = tlsConfig.Clone()
+		if cfg.mtls != nil {
+			tr.DialTLSContext = cfg.mtls.dialTLS(tlsConfig)
+		}
 	}
 	client := verdictv1connect.NewDecisionServiceClient(&http.Client{Transport: tr}, strings.TrimRight(baseURL, "/"), cfg.connectOpts...)
 	return &Remote{client: client, transport: tr, cfg: cfg}, nil

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
-	"crypto/x509"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -103,12 +102,8 @@ type pdpConfig struct {
 		HTTP string `yaml:"http"`
 		GRPC string `yaml:"grpc"`
 	} `yaml:"listen"`
-	TLS *struct {
-		Cert     string `yaml:"cert"`
-		Key      string `yaml:"key"`
-		ClientCA string `yaml:"client_ca"`
-	} `yaml:"tls"`
-	InsecurePlaintext bool `yaml:"insecure_plaintext"`
+	TLS               *pdpTLSConfig `yaml:"tls"`
+	InsecurePlaintext bool          `yaml:"insecure_plaintext"`
 	// serverTLS, set in code by `verdict up` (never from YAML), takes the
 	// place of tls: with the platform's renewing, revocation-aware mTLS
 	// configuration.
@@ -220,6 +215,9 @@ func loadPDPConfig(path string) (*pdpConfig, error) {
 		rel(&cfg.TLS.Cert)
 		rel(&cfg.TLS.Key)
 		rel(&cfg.TLS.ClientCA)
+		if r := cfg.TLS.Revocation; r != nil {
+			rel(&r.CRLIssuer)
+		}
 	}
 	if cfg.Bundle != nil {
 		rel(&cfg.Bundle.TrustedKeys)
@@ -243,8 +241,8 @@ func (c *pdpConfig) check() error {
 		return errors.New("tls: required (cert and key), unless insecure_plaintext: true on loopback addresses")
 	case c.TLS != nil && c.InsecurePlaintext:
 		return errors.New("tls and insecure_plaintext: choose one")
-	case c.TLS != nil && (c.TLS.Cert == "" || c.TLS.Key == ""):
-		return errors.New("tls: cert and key are required")
+	case c.TLS != nil && c.TLS.check() != nil:
+		return c.TLS.check()
 	case c.Bundle != nil && len(c.Policies) > 0:
 		return errors.New("policies and bundle: choose one")
 	case c.Bundle != nil && (c.Bundle.NATS == "" || c.Bundle.Service == "" || c.Bundle.TrustedKeys == ""):
@@ -397,11 +395,11 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 	} else if cfg.InsecurePlaintext {
 		opts = append(opts, server.WithInsecurePlaintext())
 	} else {
-		tc, err := serverTLSConfig(cfg)
+		tlsOpts, err := p.serverTLS(ctx, cfg.TLS, logger)
 		if err != nil {
 			return nil, exitf(2, "tls: %v", err)
 		}
-		opts = append(opts, server.WithTLS(tc))
+		opts = append(opts, tlsOpts...)
 	}
 	if cfg.Token != nil {
 		v, closeKeys, err := newTokenValidator(ctx, cfg.Token, logger)
@@ -430,28 +428,6 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 	p.closers = append(p.closers, p.server.Close)
 	ok = true
 	return p, nil
-}
-
-// serverTLSConfig loads the certificate, key and client CA of tls:.
-func serverTLSConfig(cfg *pdpConfig) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
-	if err != nil {
-		return nil, err
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if cfg.TLS.ClientCA != "" {
-		pem, err := os.ReadFile(cfg.TLS.ClientCA)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client_ca %s: no PEM certificate found", cfg.TLS.ClientCA)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }
 
 // tokenValidator adapts token.Verifier to server.TokenValidator: claims

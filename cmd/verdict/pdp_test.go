@@ -278,6 +278,9 @@ func TestPDPServeConfigErrors(t *testing.T) {
 		{"bad pip category", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\npips: [{type: json-file, file: users.json, key: {category: nowhere, attribute: id}}]\n", nil, "unknown attribute category"},
 		{"missing pip file", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\npolicies: [todo.xml]\npips: [{type: json-file, file: gone.json, key: {category: subject, attribute: id}}]\n", nil, "gone.json"},
 		{"missing tls files", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "a.pem"},
+		{"revocation without client_ca", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, revocation: {nats: 'nats://127.0.0.1:1'}}\npolicies: [todo.xml]\n", nil, "tls.revocation: needs tls.client_ca"},
+		{"revocation without a source", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {subject: x}}\npolicies: [todo.xml]\n", nil, "give nats, crl_url or both"},
+		{"misspelt revocation key", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {crl: x}}\npolicies: [todo.xml]\n", nil, "field crl not found"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/verdict-authz/verdict/pki/revocation"
 )
 
 // Defaults of a Server.
@@ -38,6 +40,7 @@ type config struct {
 	reconcileInterval time.Duration
 	maxBytes          int
 	shutdownTimeout   time.Duration
+	revocation        *revocation.Set
 }
 
 type optionFunc func(*config)
@@ -96,4 +99,13 @@ func WithMaxMessageBytes(n int) Option {
 // DefaultShutdownTimeout).
 func WithShutdownTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.shutdownTimeout = d })
+}
+
+// WithRevocation cuts revoked authors and PDPs off: handshakes presenting a
+// certificate in set are refused (on resumed sessions too), and live
+// Connect and gRPC connections (WatchRollout streams included) whose client
+// certificate gets added to set are closed. Feed set from the CA's
+// revocation events (revocation.Subscribe). It requires WithTLS.
+func WithRevocation(set *revocation.Set) Option {
+	return optionFunc(func(c *config) { c.revocation = set })
 }

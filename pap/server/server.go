@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/verdict-authz/verdict/pap/publish"
 	"github.com/verdict-authz/verdict/pap/store"
+	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
@@ -57,6 +60,8 @@ type Server struct {
 	kick    chan struct{}
 	handler http.Handler
 	grpc    *grpc.Server
+	// tracker closes connections of revoked clients (WithRevocation).
+	tracker *tlsconfig.ConnTracker
 
 	mu        sync.Mutex
 	serving   bool
@@ -92,6 +97,17 @@ func New(st store.Store, pub Publisher, opts ...Option) (*Server, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.tls != nil {
+		cfg.tls = serverTLS(cfg.tls)
+	}
+	var tracker *tlsconfig.ConnTracker
+	if cfg.revocation != nil {
+		if cfg.tls == nil {
+			return nil, fmt.Errorf("%w: revocation checks need TLS", ErrNoTransportSecurity)
+		}
+		cfg.tls = tlsconfig.RefuseRevoked(cfg.tls, cfg.revocation, tlsconfig.WithLogger(cfg.logger))
+		tracker = tlsconfig.NewConnTracker(cfg.revocation, tlsconfig.WithLogger(cfg.logger))
+	}
 	m, err := newMetrics(cfg.registerer)
 	if err != nil {
 		return nil, err
@@ -105,6 +121,7 @@ func New(st store.Store, pub Publisher, opts ...Option) (*Server, error) {
 		infos:   infoCache{m: make(map[string]revInfo)},
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		tracker: tracker,
 	}
 	path, h := verdictv1connect.NewPolicyAdminServiceHandler(connectService{s},
 		connect.WithReadMaxBytes(cfg.maxBytes))
@@ -113,7 +130,10 @@ func New(st store.Store, pub Publisher, opts ...Option) (*Server, error) {
 	s.handler = mux
 
 	creds := insecure.NewCredentials()
-	if cfg.tls != nil {
+	switch {
+	case tracker != nil:
+		creds = tracker.ServerCredentials(cfg.tls.Clone())
+	case cfg.tls != nil:
 		creds = credentials.NewTLS(cfg.tls.Clone())
 	}
 	s.grpc = grpc.NewServer(grpc.Creds(creds), grpc.MaxRecvMsgSize(cfg.maxBytes),
@@ -170,18 +190,20 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 			IdleTimeout:       2 * time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return runCtx },
 		}
+		ln := httpLn
 		if s.cfg.tls != nil {
 			hs.TLSConfig = s.cfg.tls.Clone()
+			// Handshake failures become structured lines naming the peer.
+			hs.ErrorLog = tlsconfig.ServerErrorLog(runCtx, s.log, nil)
+			ln = tlsconfig.Listener(httpLn, hs.TLSConfig)
+			if s.tracker != nil {
+				ln = s.tracker.Listener(httpLn, hs.TLSConfig)
+			}
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var err error
-			if s.cfg.tls != nil {
-				err = hs.ServeTLS(httpLn, "", "")
-			} else {
-				err = hs.Serve(httpLn)
-			}
+			err := hs.Serve(ln)
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("server: http: %w", err)
 			}
@@ -191,7 +213,12 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.grpc.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			ln := grpcLn
+			if s.cfg.tls != nil {
+				// Refused clients read the alert rather than a reset.
+				ln = tlsconfig.GracefulListener(grpcLn)
+			}
+			if err := s.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				errc <- fmt.Errorf("server: grpc: %w", err)
 			}
 		}()
@@ -229,6 +256,7 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		}
 	}
 	wg.Wait()
+	s.closeTracker()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -240,9 +268,42 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	s.mu.Lock()
+	serving := s.serving
 	s.closed = true
 	s.mu.Unlock()
+	if !serving {
+		s.closeTracker()
+	}
 	return nil
+}
+
+// closeTracker stops listening for revocations (Serve's end, or Close
+// without Serve).
+func (s *Server) closeTracker() {
+	if s.tracker != nil {
+		_ = s.tracker.Close()
+	}
+}
+
+// serverTLS is the configuration the PAP serves with: TLS 1.2 at least,
+// client certificates required whenever client CAs are named, and HTTP/2
+// offered (Serve hands net/http a TLS listener, and gRPC clients of the
+// Connect handler need h2).
+func serverTLS(in *tls.Config) *tls.Config {
+	cfg := in.Clone()
+	if cfg.ClientCAs != nil && cfg.ClientAuth != tls.RequireAndVerifyClientCert {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	if !slices.Contains(cfg.NextProtos, "h2") {
+		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
+	}
+	return cfg
 }
 
 // reconcileLoop publishes revisions the subjects lack, at start, every

@@ -104,7 +104,12 @@
 // # Transport security
 //
 // Servers use the *tls.Config given with WithTLS; when it names client CAs,
-// client certificates are required and verified. Plaintext needs the
+// client certificates are required and verified. A configuration from
+// pki/tlsconfig (ServerConfig over a Source) follows certificate renewal
+// and CA rotation without restart. WithRevocation cuts revoked clients off:
+// their handshakes are refused and their live HTTP and gRPC connections
+// closed the moment the serial reaches the revocation set. Refused
+// handshakes are logged on both sides with the reason. Plaintext needs the
 // explicit WithInsecurePlaintext, and then every listener must be on a
 // loopback address (ErrPlaintextNotLoopback otherwise).
 package server

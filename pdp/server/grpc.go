@@ -22,7 +22,10 @@ import (
 // metrics.
 func (s *Server) newGRPCServer() *grpc.Server {
 	creds := insecure.NewCredentials()
-	if s.cfg.tls != nil {
+	switch {
+	case s.tracker != nil:
+		creds = s.tracker.ServerCredentials(s.cfg.tls.Clone())
+	case s.cfg.tls != nil:
 		creds = credentials.NewTLS(s.cfg.tls.Clone())
 	}
 	srv := grpc.NewServer(

@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
 	"github.com/verdict-authz/verdict/pip"
+	"github.com/verdict-authz/verdict/pki/revocation"
 )
 
 // Option configures a Server.
@@ -66,6 +67,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	decisionLog     DecisionLogger
 	logService      string
+	revocation      *revocation.Set
 }
 
 func newConfig(opts []Option) config {
@@ -287,4 +289,14 @@ type DecisionLogger interface {
 // not logged.
 func WithDecisionLog(l DecisionLogger, service string) Option {
 	return optionFunc(func(c *config) { c.decisionLog, c.logService = l, service })
+}
+
+// WithRevocation cuts revoked clients off: handshakes presenting a
+// certificate in set are refused (on resumed sessions too), and live HTTP
+// and gRPC connections whose client certificate gets added to set are
+// closed. Feed set from the CA's revocation events
+// (revocation.Subscribe); a CRL can be checked in addition through the
+// TLS configuration (tlsconfig.WithRevocationChecker). It requires WithTLS.
+func WithRevocation(set *revocation.Set) Option {
+	return optionFunc(func(c *config) { c.revocation = set })
 }

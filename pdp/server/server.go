@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/verdict-authz/verdict/pdp"
+	"github.com/verdict-authz/verdict/pki/tlsconfig"
 )
 
 // Errors of the serving lifecycle and of deciding, matched with errors.Is.
@@ -37,6 +38,8 @@ type Server struct {
 	handler http.Handler
 	grpc    *grpc.Server
 	health  *healthState
+	// tracker closes connections of revoked clients (WithRevocation).
+	tracker *tlsconfig.ConnTracker
 
 	mu        sync.Mutex
 	serving   bool
@@ -61,6 +64,13 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 	if cfg.tls != nil {
 		cfg.tls = serverTLS(cfg.tls)
 	}
+	var tracker *tlsconfig.ConnTracker
+	if cfg.revocation != nil {
+		if cfg.tls == nil {
+			return nil, fmt.Errorf("%w: revocation checks need TLS", ErrNoTransportSecurity)
+		}
+		cfg.tls = tlsconfig.RefuseRevoked(cfg.tls, cfg.revocation, tlsconfig.WithLogger(cfg.logger))
+	}
 	if cfg.registry == nil {
 		cfg.registry = prometheus.NewRegistry()
 	}
@@ -75,6 +85,10 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 		slots:   make(chan struct{}, cfg.maxInFlight),
 		stop:    make(chan struct{}),
 	}
+	if cfg.revocation != nil {
+		tracker = tlsconfig.NewConnTracker(cfg.revocation, tlsconfig.WithLogger(cfg.logger))
+	}
+	s.tracker = tracker
 	s.health = newHealthState(engine)
 	s.handler = s.newHandler()
 	s.grpc = s.newGRPCServer()
@@ -123,12 +137,14 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var err error
-			if s.cfg.tls != nil {
-				err = hs.ServeTLS(httpLn, "", "")
-			} else {
-				err = hs.Serve(httpLn)
+			ln := httpLn
+			switch {
+			case s.tracker != nil:
+				ln = s.tracker.Listener(httpLn, hs.TLSConfig)
+			case s.cfg.tls != nil:
+				ln = tlsconfig.Listener(httpLn, hs.TLSConfig)
 			}
+			err := hs.Serve(ln)
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("server: http: %w", err)
 			}
@@ -138,7 +154,12 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.grpc.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			ln := grpcLn
+			if s.cfg.tls != nil {
+				// Refused clients read the alert rather than a reset.
+				ln = tlsconfig.GracefulListener(grpcLn)
+			}
+			if err := s.grpc.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				errc <- fmt.Errorf("server: grpc: %w", err)
 			}
 		}()
@@ -172,6 +193,7 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 		}
 	}
 	wg.Wait()
+	s.closeTracker()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -183,9 +205,21 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.stop) })
 	s.mu.Lock()
+	serving := s.serving
 	s.closed = true
 	s.mu.Unlock()
+	if !serving {
+		s.closeTracker()
+	}
 	return nil
+}
+
+// closeTracker stops listening for revocations (Serve's end, or Close
+// without Serve).
+func (s *Server) closeTracker() {
+	if s.tracker != nil {
+		_ = s.tracker.Close()
+	}
 }
 
 // newHTTPServer configures net/http with bounded header size and timeouts,
@@ -204,6 +238,9 @@ func (s *Server) newHTTPServer(ctx context.Context) *http.Server {
 	}
 	if s.cfg.tls != nil {
 		hs.TLSConfig = s.cfg.tls.Clone()
+		// Handshake failures become structured lines naming the peer;
+		// refusals of ours are already logged with their reason.
+		hs.ErrorLog = tlsconfig.ServerErrorLog(context.WithoutCancel(ctx), s.cfg.logger, nil)
 	} else {
 		p := new(http.Protocols)
 		p.SetHTTP1(true)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +49,14 @@ func serverTLS(in *tls.Config) *tls.Config {
 	}
 	if cfg.MinVersion < tls.VersionTLS12 {
 		cfg.MinVersion = tls.VersionTLS12
+	}
+	// Serve hands net/http a TLS listener, so HTTP/2 (gRPC-protocol
+	// Connect clients) must be offered here rather than by ServeTLS.
+	if !slices.Contains(cfg.NextProtos, "h2") {
+		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
 	}
 	return cfg
 }

@@ -26,9 +26,13 @@ type ConnTracker struct {
 	mu    sync.Mutex
 	conns map[*tls.Conn]struct{}
 	// raw holds the connections of servers that do their own TLS
-	// wrapping (ServerConfig), with their peer's serial.
+	// wrapping and give no close hook (ServerConfig: nats-server), with
+	// their peer's serial; closed ones are pruned.
 	raw        map[net.Conn]*big.Int
 	rawPruneAt int
+	// handshaken are connections whose handshake ran in gRPC transport
+	// credentials, with their peer's serial; Close untracks them.
+	handshaken map[*handshakenConn]*big.Int
 	closed     bool
 	cancel     func()
 	wg         sync.WaitGroup
@@ -37,7 +41,7 @@ type ConnTracker struct {
 
 // NewConnTracker subscribes to feed. Only WithLogger applies among opts.
 func NewConnTracker(feed RevocationFeed, opts ...Option) *ConnTracker {
-	t := &ConnTracker{cfg: newConfig(opts), conns: make(map[*tls.Conn]struct{})}
+	t := &ConnTracker{cfg: newConfig(opts), conns: make(map[*tls.Conn]struct{}), handshaken: make(map[*handshakenConn]*big.Int)}
 	t.cancel = feed.Subscribe(t.revoked)
 	return t
 }
@@ -118,7 +122,7 @@ func (t *ConnTracker) DialTLSContext(cfg *tls.Config) func(ctx context.Context, 
 func (t *ConnTracker) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.conns) + len(t.raw)
+	return len(t.conns) + len(t.raw) + len(t.handshaken)
 }
 
 // revoked runs on the feed's goroutine, which must not block: the scan, which
@@ -138,6 +142,17 @@ func (t *ConnTracker) revoked(e revocation.Entry) {
 			if !cs.HandshakeComplete || len(cs.PeerCertificates) == 0 || cs.PeerCertificates[0].SerialNumber.Cmp(e.Serial) != 0 {
 				return
 			}
+			t.cfg.logger.Warn("tls: closing connection of revoked peer", "peer", c.RemoteAddr().String(),
+				"serial", fmt.Sprintf("%x", e.Serial))
+			_ = c.Close()
+		})
+	}
+	for c, serial := range t.handshaken {
+		if serial.Cmp(e.Serial) != 0 {
+			continue
+		}
+		// Close untracks, which takes t.mu: not on this goroutine.
+		t.wg.Go(func() {
 			t.cfg.logger.Warn("tls: closing connection of revoked peer", "peer", c.RemoteAddr().String(),
 				"serial", fmt.Sprintf("%x", e.Serial))
 			_ = c.Close()

@@ -21,6 +21,13 @@ import (
 // certificate (expired? not yet valid?) to point the operator in the right
 // direction.
 func logRejectedByPeer(ctx context.Context, l *slog.Logger, src *Source, now time.Time, side, peer, alert string) {
+	l.WarnContext(ctx, msgRejectedByPeer, rejectedByPeerAttrs(src, now, side, peer, alert)...)
+}
+
+// msgRejectedByPeer is the line logged when the peer refused our certificate.
+const msgRejectedByPeer = "tls: peer refused our certificate"
+
+func rejectedByPeerAttrs(src *Source, now time.Time, side, peer, alert string) []any {
 	attrs := []any{"side", side, "peer", peer, "alert", alert}
 	if src != nil {
 		leaf := src.SVID().Leaf()
@@ -35,7 +42,7 @@ func logRejectedByPeer(ctx context.Context, l *slog.Logger, src *Source, now tim
 			attrs = append(attrs, "hint", "peer may not trust our CA, may expect another identity, or our certificate may be revoked")
 		}
 	}
-	l.WarnContext(ctx, "tls: peer refused our certificate", attrs...)
+	return attrs
 }
 
 // HTTPClient returns an HTTP client that uses ClientConfig(src, opts...) and

@@ -3,6 +3,9 @@ package tlsconfig
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +22,12 @@ type Files struct {
 	Cert   string
 	Key    string
 	Bundle string
+	// Operator marks files of an operator's own PKI (pdp serve's tls:
+	// section accepts any certificate and key tls.LoadX509KeyPair does):
+	// the certificate need not carry a spiffe:// identity (the SVID's ID
+	// is then zero) and the key file's mode is not checked. Files the
+	// Verdict CA wrote keep both checks.
+	Operator bool
 }
 
 // LoadFiles reads the files into a new Source.
@@ -31,7 +40,11 @@ func LoadFiles(f Files) (*Source, error) {
 }
 
 func (f Files) load() (*x509svid.SVID, *x509bundle.Bundle, error) {
-	svid, err := x509svid.Load(f.Cert, f.Key)
+	load := x509svid.Load
+	if f.Operator {
+		load = loadOperatorPair
+	}
+	svid, err := load(f.Cert, f.Key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,4 +146,30 @@ func (w *Watcher) Close() error {
 		<-w.done
 	})
 	return nil
+}
+
+// loadOperatorPair reads a certificate chain and key as
+// tls.LoadX509KeyPair does, keeping the spiffe:// identity when there is
+// one.
+func loadOperatorPair(certFile, keyFile string) (*x509svid.SVID, error) {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tlsconfig: %w", err)
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("tlsconfig: %s: private key of type %T cannot sign", keyFile, pair.PrivateKey)
+	}
+	chain := make([]*x509.Certificate, 0, len(pair.Certificate))
+	for _, der := range pair.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("tlsconfig: %s: %w", certFile, err)
+		}
+		chain = append(chain, c)
+	}
+	if svid, err := x509svid.New(chain, key); err == nil {
+		return svid, nil
+	}
+	return &x509svid.SVID{Certificates: chain, PrivateKey: key}, nil
 }
