@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-authz/verdict/audit"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // BenchmarkCollectorIngest measures the collector end to end: records
@@ -20,11 +21,11 @@ func BenchmarkCollectorIngest(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b, natstest.URL(b))
 		st := openStore(b)
-		if _, err := decisionlog.EnsureStream(b.Context(), e.js, e.stream, e.prefix); err != nil {
+		if _, err := natspub.EnsureStream(b.Context(), e.js, e.stream, e.prefix); err != nil {
 			b.Fatal(err)
 		}
 		const n = 5000
-		pub := decisionlog.NewJetStreamPublisher(e.js)
+		pub := natspub.New(e.js)
 		msgs := make([]decisionlog.Message, 0, 500)
 		for i := range n {
 			r := decision("bench", i)

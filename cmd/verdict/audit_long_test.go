@@ -23,6 +23,7 @@ import (
 	"github.com/verdict-authz/verdict/audit/sqlstore"
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // TestAuditCrashLong is the long crash test (make test-long, gated by
@@ -96,11 +97,11 @@ checkpoints: checkpoints.jsonl
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := decisionlog.EnsureStream(t.Context(), js, stream, prefix); err != nil {
+	if _, err := natspub.EnsureStream(t.Context(), js, stream, prefix); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	logger, err := decisionlog.New(t.Context(), decisionlog.NewJetStreamPublisher(js), decisionlog.WithSubjectPrefix(prefix),
+	logger, err := decisionlog.New(t.Context(), natspub.New(js), decisionlog.WithSubjectPrefix(prefix),
 		decisionlog.WithSpool(filepath.Join(dir, "spool"), 1<<30), decisionlog.WithPublishTimeout(2*time.Second),
 		decisionlog.WithRegisterer(reg))
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	papsqlite "github.com/verdict-authz/verdict/pap/store/sqlite"
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 	"github.com/verdict-authz/verdict/pip"
 )
 
@@ -104,7 +105,7 @@ func TestAuditReplayAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logger, err := decisionlog.New(t.Context(), decisionlog.NewJetStreamPublisher(js), decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(1, time.Millisecond))
+	logger, err := decisionlog.New(t.Context(), natspub.New(js), decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(1, time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

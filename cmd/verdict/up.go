@@ -219,6 +219,7 @@ func (u *upRun) startAudit(ctx context.Context, natsURL string) error {
 	cfg.NATS.Durable = audit.DefaultDurable
 	cfg.Store = dbConfig{SQLite: filepath.Join(u.dir, "audit.db")}
 	cfg.PolicyStore = &dbConfig{SQLite: filepath.Join(u.dir, "pap.db")}
+	cfg.PAP = &auditPAPConfig{URL: u.endpoints["pap"], InsecurePlaintext: true}
 	cfg.SigningKey = filepath.Join(u.dir, "keys", "audit-signing.pem")
 	cfg.Checkpoints = filepath.Join(u.dir, "audit-checkpoints")
 	a, err := startAuditServer(ctx, cfg, u.log)
