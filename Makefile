@@ -31,6 +31,7 @@ test: lint
 ## test-long: chaos, crash and soak runs (short versions run in make test).
 test-long:
 	VERDICT_LONG=1 $(GO) test -count=1 -timeout 60m ./integration/... ./audit/...
+	VERDICT_LONG=1 $(GO) test -count=1 -timeout 60m -run '^TestAuditCrash$$' ./cmd/verdict
 
 ## lint: formatting, vet, staticcheck, import rules.
 lint: buf-lint buf-breaking check-generated
