@@ -13,16 +13,16 @@
 # drains the stream, which gives its CPU cost per record. For reference,
 # OPA runs the same workload with and without its console decision logs.
 #
-#   WRK_DURATION  seconds per wrk run (default 15)
-#   ROUNDS        off/on rounds (default 2)
+#   WRK_DURATION  seconds per wrk run (default 10)
+#   ROUNDS        off/on rounds, alternating which goes first (default 4)
 #   OPA_TODO_DIR  the OPA reference policy (default ../shared/bench/opa-todo)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=bench/out
 mkdir -p "$out"
-dur=${WRK_DURATION:-15}
-rounds=${ROUNDS:-2}
+dur=${WRK_DURATION:-10}
+rounds=${ROUNDS:-4}
 ref=${OPA_TODO_DIR:-$root/../shared/bench/opa-todo}
 opa_version=$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)
 
@@ -102,19 +102,22 @@ done
 # Pause the collector for the load phase: decisions queue in JetStream.
 kill -STOP "$apid"
 natscpu0=$(cpu "$natspid")
-oncpu=0
 cd "$ref"
-declare -A sum
+declare -A sum cpus reqs
 for round in $(seq "$rounds"); do
-  for mode in off on; do
+  # Alternate which mode goes first, so neither always gets the cooler machine.
+  order="off on"; [ $((round % 2)) -eq 0 ] && order="on off"
+  for mode in $order; do
     c0=$(cpu "${pid[$mode]}")
     r=$(REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://${addr[$mode]}/access/v1/evaluation" | tee "$root/$out/wrk-dlog-$mode-$round.txt" | grep RESULT)
     c1=$(cpu "${pid[$mode]}")
     rps=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r")
     sum[$mode]=$(( ${sum[$mode]:-0} + rps ))
-    echo "verdict log=$mode round=$round $r pdp_cpu_s=$(python3 -c "print(round($c1-$c0,1))")"
+    reqs[$mode]=$(( ${reqs[$mode]:-0} + rps * dur ))
+    cpus[$mode]=$(python3 -c "print(${cpus[$mode]:-0} + $c1 - $c0)")
+    echo "verdict log=$mode round=$round $r pdp_cpu_us_per_req=$(python3 -c "print(round(1e6*($c1-$c0)/max($rps*$dur,1)))")"
   done
-  for mode in off on; do
+  for mode in $order; do
     port=$opaport; [ "$mode" = on ] && port=$opalogport
     r=$(WRAP=1 REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://127.0.0.1:$port/v1/data/todo/decision" | tee "$root/$out/wrk-dlog-opa-$mode-$round.txt" | grep RESULT)
     rps=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$r")
@@ -138,11 +141,17 @@ for _ in $(seq 3000); do
   sleep 0.2
 done
 a1=$(cpu "$apid"); t1=$(date +%s.%N)
-python3 - "$rounds" "${sum[off]}" "${sum[on]}" "${sum[opaoff]}" "${sum[opaon]}" "$sent" "$stored" "$a0" "$a1" "$t0" "$t1" "$natscpu0" "$natscpu1" <<'EOF' | tee "$out/decisionlog-summary.txt"
+python3 - "$rounds" "${sum[off]}" "${sum[on]}" "${sum[opaoff]}" "${sum[opaon]}" "$sent" "$stored" "$a0" "$a1" "$t0" "$t1" "$natscpu0" "$natscpu1" \
+  "${cpus[off]}" "${reqs[off]}" "${cpus[on]}" "${reqs[on]}" <<'EOF' | tee "$out/decisionlog-summary.txt"
 import sys
 rounds, off, on, opaoff, opaon = (float(x) for x in sys.argv[1:6])
 sent, stored, a0, a1, t0, t1, n0, n1 = (float(x) for x in sys.argv[6:14])
+cpuoff, reqoff, cpuon, reqon = (float(x) for x in sys.argv[14:18])
 print(f"verdict PDP: log off {off/rounds:.0f} rps, log on {on/rounds:.0f} rps: on/off = {on/off:.3f} (cost {100*(1-on/off):.1f}%)")
+# On a shared machine CPU time per request is steadier than throughput: a
+# CPU-bound server's throughput cost is its extra CPU per request.
+print(f"verdict PDP CPU per request: log off {1e6*cpuoff/reqoff:.0f} us, log on {1e6*cpuon/reqon:.0f} us: "
+      f"on/off = {(cpuon/reqon)/(cpuoff/reqoff):.3f} (cost {100*(1-(cpuoff/reqoff)/(cpuon/reqon)):.1f}% of throughput)")
 print(f"opa:         console log off {opaoff/rounds:.0f} rps, on {opaon/rounds:.0f} rps: on/off = {opaon/opaoff:.3f} (cost {100*(1-opaon/opaoff):.1f}%)")
 cpu = a1 - a0
 print(f"collector (SQLite): {stored:.0f}/{sent:.0f} records stored in {t1-t0:.1f} s wall, {cpu:.1f} CPU s: "
