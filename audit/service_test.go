@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,16 @@ result := {"d": "IP", "s": "urn:oasis:names:tc:xacml:1.0:status:processing-error
 } else := {"d": "D", "o": [], "a": []}
 `
 
+// Revision 3 reads an attribute no recorded decision fetched.
+const deptModule = `package verdict.main
+
+import rego.v1
+
+result := {"d": "P", "o": [], "a": []} if {
+	"sales" in verdict.pip("urn:oasis:names:tc:xacml:1.0:subject-category:access-subject", "dept", "string", "")
+} else := {"d": "D", "o": [], "a": []}
+`
+
 type policies map[int64]*pdp.Policy
 
 func (p policies) Policy(_ context.Context, service string, rev int64) (*pdp.Policy, error) {
@@ -63,6 +74,7 @@ func testPolicies() policies {
 		out[rev] = &pdp.Policy{Service: "orders", Revision: uint64(rev), Modules: map[string]string{"main.rego": fmt.Sprintf(replayModule, 1)}}
 	}
 	out[2].Modules["main.rego"] = fmt.Sprintf(replayModule, 99)
+	out[3] = &pdp.Policy{Service: "orders", Revision: 3, Modules: map[string]string{"main.rego": deptModule}}
 	return out
 }
 
@@ -189,6 +201,14 @@ func TestServiceOverConnectAndGRPC(t *testing.T) {
 	}
 	if down.Msg.GetDecisionChanged() || down.Msg.GetReplayed().GetDecision() != verdictv1.Decision_DECISION_INDETERMINATE || len(down.Msg.GetDifferences()) != 0 {
 		t.Fatalf("replay of a PIP failure: %v", down.Msg)
+	}
+	// Another revision needing an attribute the record lacks says so.
+	dept, err := client.Replay(t.Context(), connect.NewRequest(&verdictv1.ReplayRequest{DecisionId: "orders-pipdown", Revision: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := dept.Msg.GetDifferences(); len(d) == 0 || !strings.Contains(d[len(d)-1].GetField(), "dept of user0 (source users)") || d[len(d)-1].GetRecorded() != "not fetched" {
+		t.Fatalf("replay needing an unrecorded attribute: %v", dept.Msg)
 	}
 	missing, err := client.Replay(t.Context(), connect.NewRequest(&verdictv1.ReplayRequest{DecisionId: "orders-nopip"}))
 	if err != nil {
