@@ -32,6 +32,7 @@ test: lint
 test-long:
 	VERDICT_LONG=1 $(GO) test -count=1 -timeout 60m ./integration/... ./audit/...
 	VERDICT_LONG=1 $(GO) test -count=1 -timeout 20m -run TestRotationUnderLoad ./pdp/server ./pap/server
+	VERDICT_LONG=1 $(GO) test -count=1 -timeout 60m -run '^TestAuditCrash$$' ./cmd/verdict
 
 ## lint: formatting, vet, staticcheck, import rules.
 lint: buf-lint buf-breaking check-generated

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // CheckpointPublisher ships a checkpoint off the host (NATS in
@@ -81,7 +81,7 @@ func (c *Collector) Run(ctx context.Context) error {
 
 // consumer creates (or finds) the stream and the durable consumer.
 func (c *Collector) consumer(ctx context.Context) (jetstream.Consumer, error) {
-	stream, err := decisionlog.EnsureStream(ctx, c.js, c.cfg.stream, c.cfg.prefix)
+	stream, err := natspub.EnsureStream(ctx, c.js, c.cfg.stream, c.cfg.prefix)
 	if err != nil {
 		return nil, fmt.Errorf("audit collector: %w", err)
 	}

@@ -3,28 +3,58 @@ package audit_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/verdict-authz/verdict/integration/natstest"
 
 	"github.com/verdict-authz/verdict/audit"
+	"github.com/verdict-authz/verdict/audit/sqlstore"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // BenchmarkCollectorIngest measures the collector end to end: records
-// already in JetStream, fetched, parsed, chained and stored in SQLite,
-// acknowledged. records/s is the ingest rate.
+// already in JetStream, fetched, parsed, chained and stored, acknowledged.
+// records/s is the ingest rate, into SQLite (the default store) and, when
+// VERDICT_TEST_POSTGRES_DSN names a database, PostgreSQL.
 func BenchmarkCollectorIngest(b *testing.B) {
+	b.Run("SQLite", func(b *testing.B) {
+		benchmarkIngest(b, func(b *testing.B) audit.Store { return openStore(b) })
+	})
+	b.Run("Postgres", func(b *testing.B) {
+		dsn := os.Getenv("VERDICT_TEST_POSTGRES_DSN")
+		if dsn == "" {
+			b.Skip("VERDICT_TEST_POSTGRES_DSN is not set")
+		}
+		benchmarkIngest(b, func(b *testing.B) audit.Store {
+			schema := fmt.Sprintf("audit_ingest_%d_%d", os.Getpid(), time.Now().UnixNano())
+			s, err := sqlstore.OpenPostgres(b.Context(), dsn, schema)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				_, _ = s.DB().ExecContext(context.WithoutCancel(b.Context()), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+				s.Close()
+			})
+			return s
+		})
+	})
+}
+
+func benchmarkIngest(b *testing.B, open func(*testing.B) audit.Store) {
+	const n = 5000
+	var total time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		e := newEnv(b, natstest.URL(b))
-		st := openStore(b)
-		if _, err := decisionlog.EnsureStream(b.Context(), e.js, e.stream, e.prefix); err != nil {
+		st := open(b)
+		if _, err := natspub.EnsureStream(b.Context(), e.js, e.stream, e.prefix); err != nil {
 			b.Fatal(err)
 		}
-		const n = 5000
-		pub := decisionlog.NewJetStreamPublisher(e.js)
+		pub := natspub.New(e.js)
 		msgs := make([]decisionlog.Message, 0, 500)
 		for i := range n {
 			r := decision("bench", i)
@@ -51,8 +81,9 @@ func BenchmarkCollectorIngest(b *testing.B) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		b.ReportMetric(n/time.Since(start).Seconds(), "records/s")
+		total += time.Since(start)
 		stop()
 		<-done
 	}
+	b.ReportMetric(float64(b.N*n)/total.Seconds(), "records/s")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/verdict-authz/verdict/audit"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // TestCollectorCrashLosesNothing streams 10,000 decisions, kills the
@@ -28,7 +29,7 @@ func TestCollectorCrashLosesNothing(t *testing.T) {
 		audit.WithStream(e.stream, e.prefix), audit.WithDurable("crash"), audit.WithCollectorBatch(200),
 		audit.WithAckWait(time.Second), audit.WithCheckpoints(50*time.Millisecond, cpFile, published),
 	}
-	if _, err := decisionlog.EnsureStream(t.Context(), e.js, e.stream, e.prefix); err != nil {
+	if _, err := natspub.EnsureStream(t.Context(), e.js, e.stream, e.prefix); err != nil {
 		t.Fatal(err)
 	}
 
@@ -36,7 +37,7 @@ func TestCollectorCrashLosesNothing(t *testing.T) {
 	done1 := make(chan error, 1)
 	go func() { done1 <- audit.NewCollector(e.js, st, signer, opts...).Run(ctx1) }()
 
-	logger, err := decisionlog.New(t.Context(), decisionlog.NewJetStreamPublisher(e.js),
+	logger, err := decisionlog.New(t.Context(), natspub.New(e.js),
 		decisionlog.WithSubjectPrefix(e.prefix), decisionlog.WithBatch(250, 5*time.Millisecond), decisionlog.WithBuffer(n))
 	if err != nil {
 		t.Fatal(err)
@@ -105,13 +106,13 @@ func TestCollectorCrashLosesNothing(t *testing.T) {
 func TestCollectorSkipsMalformedRecords(t *testing.T) {
 	e := newEnv(t, natstest.URL(t))
 	st := openStore(t)
-	if _, err := decisionlog.EnsureStream(t.Context(), e.js, e.stream, e.prefix); err != nil {
+	if _, err := natspub.EnsureStream(t.Context(), e.js, e.stream, e.prefix); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.js.Publish(t.Context(), e.prefix+".orders", []byte("not json")); err != nil {
 		t.Fatal(err)
 	}
-	pub := decisionlog.NewJetStreamPublisher(e.js)
+	pub := natspub.New(e.js)
 	data := []decisionlog.Message{}
 	for i := range 3 {
 		l := decision("orders", i)

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -52,9 +53,9 @@ var (
 // that the chain hashes, so that equal records hash equally whoever
 // serialised them.
 func NewEntry(data []byte) (Entry, error) {
-	var r decisionlog.Record
-	if err := json.Unmarshal(data, &r); err != nil {
-		return Entry{}, fmt.Errorf("%w: %w", ErrBadRecord, err)
+	r, err := decodeRecord(data)
+	if err != nil {
+		return Entry{}, err
 	}
 	if r.DecisionID == "" || r.Service == "" {
 		return Entry{}, fmt.Errorf("%w: decision id and service are required", ErrBadRecord)
@@ -68,9 +69,21 @@ func NewEntry(data []byte) (Entry, error) {
 
 // Record decodes the entry's record.
 func (e Entry) Record() (decisionlog.Record, error) {
+	return decodeRecord(e.Data)
+}
+
+// decodeRecord parses a record keeping JSON numbers (PIP values) as
+// json.Number: decoding them as float64 would lose large integers and
+// turn integers into doubles, and replay must see the values the PDP saw.
+func decodeRecord(data []byte) (decisionlog.Record, error) {
 	var r decisionlog.Record
-	if err := json.Unmarshal(e.Data, &r); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&r); err != nil {
 		return r, fmt.Errorf("%w: %w", ErrBadRecord, err)
+	}
+	if dec.More() {
+		return r, fmt.Errorf("%w: data after the record", ErrBadRecord)
 	}
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -25,7 +26,13 @@ func NewNATSCheckpoints(nc *nats.Conn, prefix string) *NATSCheckpoints {
 	return &NATSCheckpoints{nc: nc, prefix: prefix}
 }
 
-// PublishCheckpoint implements CheckpointPublisher.
+// flushTimeout bounds the wait for the server to have a checkpoint when
+// the caller's context has no deadline (nats.Conn.FlushWithContext needs
+// one).
+const flushTimeout = 5 * time.Second
+
+// PublishCheckpoint implements CheckpointPublisher: it returns once the
+// server has the checkpoint.
 func (p *NATSCheckpoints) PublishCheckpoint(ctx context.Context, c Checkpoint) error {
 	b, err := json.Marshal(c)
 	if err != nil {
@@ -33,6 +40,11 @@ func (p *NATSCheckpoints) PublishCheckpoint(ctx context.Context, c Checkpoint) e
 	}
 	if err := p.nc.Publish(p.prefix+"."+c.Service, b); err != nil {
 		return fmt.Errorf("audit: publish checkpoint: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
 	}
 	if err := p.nc.FlushWithContext(ctx); err != nil {
 		return fmt.Errorf("audit: publish checkpoint: %w", err)

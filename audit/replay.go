@@ -10,9 +10,11 @@ import (
 )
 
 // Replay implements AuditService.Replay: it re-evaluates the recorded
-// request, with the recorded PIP values supplied as request attributes
-// (so today's PIP data cannot change the answer), against the recorded
-// revision or another one, and lists every difference.
+// request against the recorded revision or another one, with PIPs that
+// answer from the record (the recorded values, and the recorded failures,
+// so that today's PIP data cannot change the answer and a decision made
+// while a PIP was failing replays as it was made), and lists every
+// difference, including the inputs the replay needed but the record lacks.
 func (s *Service) Replay(ctx context.Context, in *verdictv1.ReplayRequest) (*verdictv1.ReplayResponse, error) {
 	if s.policies == nil {
 		return nil, fmt.Errorf("%w: no policy source for replay", ErrUnavailable)
@@ -33,11 +35,15 @@ func (s *Service) Replay(ctx context.Context, in *verdictv1.ReplayRequest) (*ver
 	if err != nil {
 		return nil, fmt.Errorf("audit: replay %s: policy %s@%d: %w", rec.DecisionID, rec.Service, rev, err)
 	}
-	eng := pdp.New()
+	inputs, err := newReplayInputs(rec)
+	if err != nil {
+		return nil, err
+	}
+	eng := pdp.New(pdp.WithPIPs(inputs.pips))
 	if err := eng.Activate(ctx, pol); err != nil {
 		return nil, fmt.Errorf("audit: replay %s: %w", rec.DecisionID, err)
 	}
-	d, err := eng.Decide(ctx, ReplayRequest(rec))
+	d, err := eng.Decide(ctx, inputs.request)
 	if err != nil {
 		return nil, fmt.Errorf("audit: replay %s: %w", rec.DecisionID, err)
 	}
@@ -47,7 +53,7 @@ func (s *Service) Replay(ctx context.Context, in *verdictv1.ReplayRequest) (*ver
 	}
 	replayed := decisionlog.FromDecision(rec.Service, rec.Time, nil, d)
 	res := toProtoResult(replayed)
-	diffs := Differences(rec, replayed)
+	diffs := append(Differences(rec, replayed), inputs.unrecordedDifferences()...)
 	return &verdictv1.ReplayResponse{
 		Recorded:         recorded,
 		Replayed:         res,
@@ -56,24 +62,6 @@ func (s *Service) Replay(ctx context.Context, in *verdictv1.ReplayRequest) (*ver
 		Differences:      diffs,
 		InputsMasked:     len(rec.Masked) > 0,
 	}, nil
-}
-
-// ReplayRequest rebuilds the request of a record: its attributes plus the
-// values its PIPs returned, and asks for the applicable policies when the
-// record listed them.
-func ReplayRequest(rec decisionlog.Record) *pdp.Request {
-	req := &pdp.Request{ReturnPolicyIDs: len(rec.PolicyIDs) > 0}
-	req.Attributes = append(req.Attributes, rec.Request...)
-	for _, p := range rec.PIPValues {
-		for id, bag := range p.Values {
-			vals, err := pdp.JSONValues(bag)
-			if err != nil || len(req.Get(p.Category, id)) > 0 {
-				continue
-			}
-			req.Add(p.Category, id, vals...)
-		}
-	}
-	return req
 }
 
 // Differences lists the fields in which the replayed decision differs
@@ -86,6 +74,7 @@ func Differences(recorded, replayed decisionlog.Record) []*verdictv1.ReplayDiffe
 		}
 	}
 	diff("decision", string(recorded.Effect), string(replayed.Effect))
+	diff("extended", recorded.Extended, replayed.Extended)
 	diff("status.code", recorded.Status.Code, replayed.Status.Code)
 	diff("status.message", recorded.Status.Message, replayed.Status.Message)
 	obligations := func(name string, a, b []pdp.Obligation) {

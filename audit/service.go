@@ -42,13 +42,33 @@ type Service struct {
 	cps      CheckpointSource
 	policies PolicySource
 	changes  ChangeSource
+	differ   Differ
+}
+
+// ServiceOption configures NewService.
+type ServiceOption interface{ apply(*Service) }
+
+type serviceOptionFunc func(*Service)
+
+func (f serviceOptionFunc) apply(s *Service) { f(s) }
+
+// WithDiffer makes Changes show what each revision changed relative to
+// its parent as the PAP's Diff computes it (file diffs and policy
+// changes). Without it, Changes lists the changed files from the stored
+// revisions, without their diffs.
+func WithDiffer(d Differ) ServiceOption {
+	return serviceOptionFunc(func(s *Service) { s.differ = d })
 }
 
 // NewService answers queries from st and verifies chains with keys
 // against the checkpoints of cps; policies and changes may be nil, which
 // makes Replay and Changes fail with ErrUnavailable.
-func NewService(st Store, keys Keys, cps CheckpointSource, policies PolicySource, changes ChangeSource) *Service {
-	return &Service{st: st, keys: keys, cps: cps, policies: policies, changes: changes}
+func NewService(st Store, keys Keys, cps CheckpointSource, policies PolicySource, changes ChangeSource, opts ...ServiceOption) *Service {
+	s := &Service{st: st, keys: keys, cps: cps, policies: policies, changes: changes}
+	for _, o := range opts {
+		o.apply(s)
+	}
+	return s
 }
 
 // Query implements AuditService.Query.
@@ -166,10 +186,8 @@ func (s *Service) Changes(ctx context.Context, in *verdictv1.ChangesRequest) (*v
 			Service: c.Service, Number: c.Number, Digest: c.Digest, Author: c.Author, Message: c.Message,
 			ParentRevision: c.Parent, CreateTime: timestamppb.New(c.CreatedAt),
 		}}
-		if r, ok := s.changes.(RevisionReader); ok {
-			if entry.Files, err = fileChanges(ctx, r, c); err != nil {
-				return nil, err
-			}
+		if err := s.changeDiff(ctx, c, entry, in.GetIncludeDiffs()); err != nil {
+			return nil, err
 		}
 		out.Changes = append(out.Changes, entry)
 	}

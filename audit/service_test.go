@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,17 +26,36 @@ import (
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
 
-// Revision 1 permits admins, revision 2 denies everyone; roles come from
-// the request (where replay puts the recorded PIP values).
+// Revision 1 permits admins, revision 2 denies everyone. Roles come from
+// the request or, as in compiled policies, from verdict.pip, which replay
+// answers from the record; a failed PIP fetch is Indeterminate.
 const replayModule = `package verdict.main
 
 import rego.v1
 
 subj := "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
 
-result := {"d": "P", "o": [], "a": []} if {
-	"admin" in input.a[subj].roles.string
+roles := x if {
+	x := input.a[subj].roles.string
+} else := x if {
+	x := verdict.pip(subj, "roles", "string", "")
+}
+
+result := {"d": "IP", "s": "urn:oasis:names:tc:xacml:1.0:status:processing-error", "o": [], "a": []} if {
+	not roles
+} else := {"d": "P", "o": [], "a": []} if {
+	"admin" in roles
 	input.a[subj].rev.string[0] == "%d"
+} else := {"d": "D", "o": [], "a": []}
+`
+
+// Revision 3 reads an attribute no recorded decision fetched.
+const deptModule = `package verdict.main
+
+import rego.v1
+
+result := {"d": "P", "o": [], "a": []} if {
+	"sales" in verdict.pip("urn:oasis:names:tc:xacml:1.0:subject-category:access-subject", "dept", "string", "")
 } else := {"d": "D", "o": [], "a": []}
 `
 
@@ -54,6 +74,7 @@ func testPolicies() policies {
 		out[rev] = &pdp.Policy{Service: "orders", Revision: uint64(rev), Modules: map[string]string{"main.rego": fmt.Sprintf(replayModule, 1)}}
 	}
 	out[2].Modules["main.rego"] = fmt.Sprintf(replayModule, 99)
+	out[3] = &pdp.Policy{Service: "orders", Revision: 3, Modules: map[string]string{"main.rego": deptModule}}
 	return out
 }
 
@@ -89,7 +110,13 @@ func TestServiceOverConnectAndGRPC(t *testing.T) {
 	st := openStore(t)
 	signer := newSigner(t)
 	cpFile := audit.NewCheckpointFile(filepath.Join(t.TempDir(), "cp.jsonl"))
-	recs := []decisionlog.Record{adminDecision()}
+	failed := decision("orders", 20)
+	failed.DecisionID, failed.Revision = "orders-pipdown", 1
+	failed.PIPValues = []pip.Record{{Source: "users", Category: pdp.CategorySubject, Key: "user0", Attributes: []string{"roles"}, Error: "pip source users: connection refused"}}
+	failed.Effect, failed.Extended, failed.Status = pdp.EffectIndeterminate, "P", pdp.Status{Code: pdp.StatusProcessingError}
+	notFetched := failed
+	notFetched.DecisionID, notFetched.PIPValues = "orders-nopip", nil
+	recs := []decisionlog.Record{adminDecision(), failed, notFetched}
 	for i := 2; i < 12; i++ {
 		r := decision("orders", i)
 		if i%2 == 0 {
@@ -163,6 +190,32 @@ func TestServiceOverConnectAndGRPC(t *testing.T) {
 	}
 	if !other.Msg.GetDecisionChanged() || other.Msg.GetReplayed().GetDecision() != verdictv1.Decision_DECISION_DENY || len(other.Msg.GetDifferences()) == 0 {
 		t.Fatalf("replay at revision 2: %v", other.Msg)
+	}
+
+	// A decision made while the PIP failed replays as the same failure
+	// (Indeterminate), not as a decision on a missing attribute, which is
+	// what the same request gives when the record holds no failure.
+	down, err := client.Replay(t.Context(), connect.NewRequest(&verdictv1.ReplayRequest{DecisionId: "orders-pipdown"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if down.Msg.GetDecisionChanged() || down.Msg.GetReplayed().GetDecision() != verdictv1.Decision_DECISION_INDETERMINATE || len(down.Msg.GetDifferences()) != 0 {
+		t.Fatalf("replay of a PIP failure: %v", down.Msg)
+	}
+	// Another revision needing an attribute the record lacks says so.
+	dept, err := client.Replay(t.Context(), connect.NewRequest(&verdictv1.ReplayRequest{DecisionId: "orders-pipdown", Revision: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := dept.Msg.GetDifferences(); len(d) == 0 || !strings.Contains(d[len(d)-1].GetField(), "dept of user0 (source users)") || d[len(d)-1].GetRecorded() != "not fetched" {
+		t.Fatalf("replay needing an unrecorded attribute: %v", dept.Msg)
+	}
+	missing, err := client.Replay(t.Context(), connect.NewRequest(&verdictv1.ReplayRequest{DecisionId: "orders-nopip"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing.Msg.GetReplayed().GetDecision() != verdictv1.Decision_DECISION_DENY || !missing.Msg.GetDecisionChanged() {
+		t.Fatalf("replay without the recorded failure: %v", missing.Msg)
 	}
 
 	// Verify: intact, then detects truncation through the checkpoint file.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/verdict-authz/verdict/pdp"
-	"github.com/verdict-authz/verdict/pip"
+	"github.com/verdict-authz/verdict/pdp/decisionlog"
 )
 
 // DecisionLogger receives a Record of every decision, for auditors (the
@@ -21,37 +21,11 @@ type DecisionLogger interface {
 
 // Record is everything needed to explain one decision afterwards: what was
 // asked, what the PIPs added, what was answered, by which policy revision.
-type Record struct {
-	// DecisionID is the decision's ID, the key auditors and PEP logs share.
-	DecisionID string `json:"decision_id"`
-	// Time is when the decision was asked for.
-	Time time.Time `json:"time"`
-	// Service is the service the PDP protects (WithService, else the
-	// active policy's).
-	Service string `json:"service"`
-	// Revision and Digest identify the policy that decided (zero when none
-	// was active).
-	Revision uint64 `json:"revision"`
-	Digest   string `json:"digest,omitempty"`
-	// Request holds the request's attributes (a copy).
-	Request []pdp.Attribute `json:"request"`
-	// PIPValues are the attributes fetched from PIPs for this decision.
-	PIPValues []pip.Record `json:"pip_values,omitempty"`
-	// Effect, Extended (the Indeterminate qualifier) and Status are the
-	// decision and why.
-	Effect   pdp.Effect `json:"effect"`
-	Extended string     `json:"extended,omitempty"`
-	Status   pdp.Status `json:"status"`
-	// Obligations and Advice are those returned with the decision.
-	Obligations []pdp.Obligation `json:"obligations,omitempty"`
-	Advice      []pdp.Obligation `json:"advice,omitempty"`
-	// PolicyIDs lists the applicable policies, when the request asked.
-	PolicyIDs []pdp.PolicyID `json:"policy_ids,omitempty"`
-	// Latency is the time Decide took, as the caller saw it.
-	Latency time.Duration `json:"latency_ns"`
-	// Error is set when the decision failed closed, and says why.
-	Error string `json:"error,omitempty"`
-}
+// It is the decision log's record type itself (an alias), so that a
+// *decisionlog.Logger, which ships records to the audit collector, is a
+// DecisionLogger as it is, and SDK and remote decisions are recorded the
+// same way (EntryPoint "sdk" tells them apart).
+type Record = decisionlog.Record
 
 // decisionLog queues records for a DecisionLogger without ever blocking
 // the decision that produced them.
@@ -127,45 +101,14 @@ func (l *decisionLog) close() {
 }
 
 // newRecord builds the record of one decision, copying the request so that
-// the caller may reuse it once Decide returns.
+// the caller may reuse it once Decide returns. Latency is the time Decide
+// took as the caller saw it; Error says why a decision failed closed.
 func newRecord(service string, req *pdp.Request, d *pdp.Decision, err error, start time.Time, latency time.Duration) Record {
-	r := Record{
-		DecisionID:  d.ID,
-		Time:        start,
-		Service:     service,
-		Revision:    d.Revision,
-		Digest:      d.Digest,
-		PIPValues:   d.PIPValues,
-		Effect:      d.Effect,
-		Extended:    d.Extended,
-		Status:      d.Status,
-		Obligations: d.Obligations,
-		Advice:      d.Advice,
-		PolicyIDs:   d.PolicyIDs,
-		Latency:     latency,
-	}
+	r := decisionlog.FromDecision(service, start, req, d)
+	r.EntryPoint = "sdk"
+	r.Latency = latency
 	if err != nil {
 		r.Error = err.Error()
 	}
-	if req != nil {
-		r.Request = cloneAttributes(req.Attributes)
-	}
 	return r
-}
-
-// cloneAttributes deep-copies attributes with two allocations.
-func cloneAttributes(attrs []pdp.Attribute) []pdp.Attribute {
-	n := 0
-	for _, a := range attrs {
-		n += len(a.Values)
-	}
-	out := make([]pdp.Attribute, len(attrs))
-	vals := make([]pdp.Value, 0, n)
-	for i, a := range attrs {
-		start := len(vals)
-		vals = append(vals, a.Values...)
-		out[i] = a
-		out[i].Values = vals[start:len(vals):len(vals)]
-	}
-	return out
 }

@@ -211,8 +211,17 @@ func runAuditReplay(ctx context.Context, env *cliEnv, args []string) error {
 	for _, d := range m.GetDifferences() {
 		fmt.Fprintf(env.stdout, "  %s: %q -> %q\n", d.GetField(), d.GetRecorded(), d.GetReplayed())
 	}
+	for _, p := range m.GetRecorded().GetPipFetches() {
+		if p.GetError() != "" {
+			fmt.Fprintf(env.stdout, "note: PIP %s failed when the decision was made (%s); the replay fails the same way\n", p.GetProvider(), p.GetError())
+		}
+	}
 	if m.GetInputsMasked() {
-		fmt.Fprintln(env.stdout, "note: some recorded inputs were masked; differences may come from masking")
+		var masked []string
+		for _, mf := range m.GetRecorded().GetMaskedFields() {
+			masked = append(masked, mf.GetPath()+" ("+strings.ToLower(strings.TrimPrefix(mf.GetAction().String(), "MASK_ACTION_"))+")")
+		}
+		fmt.Fprintf(env.stdout, "MASKED INPUTS: %s; the replay saw the masked values, so differences may come from masking\n", strings.Join(masked, ", "))
 	}
 	return nil
 }
@@ -278,14 +287,20 @@ func runAuditVerify(ctx context.Context, env *cliEnv, args []string) error {
 }
 
 // runAuditChanges implements `verdict audit changes`: the PAP's change
-// log through the audit API.
+// log through the audit API, with the same filters, paging and output
+// forms as query. Each change shows who made which revision and what it
+// changed relative to its parent: the policies, the files and (unless
+// --diff=false) their unified diffs.
 func runAuditChanges(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("audit changes", env.stderr)
 	f := addAdminFlags(fs)
 	author := fs.String("author", "", "only changes by this author")
-	since := fs.Duration("since", 0, "only changes of the last DURATION")
+	since := fs.Duration("since", 0, "only changes of the last DURATION (e.g. 24h)")
+	until := fs.Duration("until", 0, "only changes older than DURATION ago")
 	limit := fs.Int("limit", 50, "entries per page")
 	token := fs.String("page-token", "", "continue from a previous page")
+	all := fs.Bool("all", false, "fetch every page")
+	diffs := fs.Bool("diff", true, "show each changed file's unified diff")
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -296,29 +311,78 @@ func runAuditChanges(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	req := &verdictv1.ChangesRequest{Service: *f.service, Author: *author, PageSize: int32(*limit), PageToken: *token}
+	now := time.Now()
+	req := &verdictv1.ChangesRequest{Service: *f.service, Author: *author, PageSize: int32(*limit), PageToken: *token, IncludeDiffs: *diffs}
 	if *since > 0 {
-		req.StartTime = timestamppb.New(time.Now().Add(-*since))
+		req.StartTime = timestamppb.New(now.Add(-*since))
 	}
-	resp, err := client.Changes(ctx, connect.NewRequest(req))
-	if err != nil {
-		return rpcFailure(env, "audit changes", err)
+	if *until > 0 {
+		req.EndTime = timestamppb.New(now.Add(-*until))
+	}
+	out := &verdictv1.ChangesResponse{}
+	for {
+		resp, err := client.Changes(ctx, connect.NewRequest(req))
+		if err != nil {
+			return rpcFailure(env, "audit changes", err)
+		}
+		out.Changes = append(out.Changes, resp.Msg.GetChanges()...)
+		out.NextPageToken = resp.Msg.GetNextPageToken()
+		if !*all || out.NextPageToken == "" {
+			break
+		}
+		req.PageToken = out.NextPageToken
 	}
 	if f.json() {
-		return writeProto(env.stdout, resp.Msg)
+		return writeProto(env.stdout, out)
 	}
-	tw := tabwriter.NewWriter(env.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tSERVICE\tREV\tKIND\tAUTHOR\tMESSAGE")
-	for _, c := range resp.Msg.GetChanges() {
-		r := c.GetRevision()
-		kind := strings.ToLower(strings.TrimPrefix(c.GetKind().String(), "POLICY_CHANGE_KIND_"))
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.GetCreateTime().AsTime().Format(time.RFC3339), r.GetService(), r.GetNumber(), kind, r.GetAuthor(), r.GetMessage())
-	}
-	if err := tw.Flush(); err != nil {
+	if err := writeChanges(env.stdout, out.GetChanges()); err != nil {
 		return err
 	}
-	if next := resp.Msg.GetNextPageToken(); next != "" {
-		fmt.Fprintf(env.stderr, "more: --page-token %s\n", next)
+	if out.NextPageToken != "" {
+		fmt.Fprintf(env.stderr, "more: --page-token %s\n", out.NextPageToken)
 	}
 	return nil
+}
+
+// writeChanges prints each change as one table row (as query prints a
+// decision) followed by what it changed, indented.
+func writeChanges(w io.Writer, changes []*verdictv1.PolicyChangeEntry) error {
+	for i, c := range changes {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TIME\tSERVICE\tREV\tPARENT\tKIND\tAUTHOR\tMESSAGE")
+		r := c.GetRevision()
+		kind := strings.ToLower(strings.TrimPrefix(c.GetKind().String(), "POLICY_CHANGE_KIND_"))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.GetCreateTime().AsTime().Format(time.RFC3339), r.GetService(), r.GetNumber(),
+			r.GetParentRevision(), kind, r.GetAuthor(), r.GetMessage())
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, p := range c.GetPolicies() {
+			id := p.GetPolicy()
+			fmt.Fprintf(w, "  policy %s %s %s", changeText(p.GetChange()), strings.ToLower(strings.TrimPrefix(id.GetKind().String(), "POLICY_KIND_")), id.GetId())
+			if id.GetVersion() != "" {
+				fmt.Fprintf(w, " v%s", id.GetVersion())
+			}
+			fmt.Fprintln(w)
+		}
+		for _, file := range c.GetFiles() {
+			fmt.Fprintf(w, "  file %s %s\n", changeText(file.GetChange()), file.GetPath())
+		}
+		for _, file := range c.GetFiles() {
+			if d := file.GetUnifiedDiff(); d != "" {
+				for _, line := range strings.SplitAfter(strings.TrimSuffix(d, "\n"), "\n") {
+					fmt.Fprintf(w, "    %s", line)
+				}
+				fmt.Fprintln(w)
+			}
+		}
+	}
+	return nil
+}
+
+func changeText(c verdictv1.ChangeType) string {
+	return strings.ToLower(strings.TrimPrefix(c.String(), "CHANGE_TYPE_"))
 }

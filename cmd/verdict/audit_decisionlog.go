@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
 // decisionLogConfig is the `decision_log:` section a PDP configuration
@@ -100,7 +101,7 @@ func openDecisionLog(ctx context.Context, c decisionLogConfig, dir string, reg p
 		nc.Close()
 		return nil, nil, fmt.Errorf("decision_log.nats: %w", err)
 	}
-	l, err = decisionlog.New(ctx, decisionlog.NewJetStreamPublisher(js), opts...)
+	l, err = decisionlog.New(ctx, natspub.New(js), opts...)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,53 +18,82 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/verdict-authz/verdict/pap/build"
+	"github.com/verdict-authz/verdict/pap/publish"
 	"github.com/verdict-authz/verdict/pap/store"
 	papsqlite "github.com/verdict-authz/verdict/pap/store/sqlite"
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 	"github.com/verdict-authz/verdict/pip"
+	"github.com/verdict-authz/verdict/sdk"
+	"github.com/verdict-authz/verdict/xacml"
 )
 
-// Revision 1 permits admins; revision 2 permits nobody. Roles reach the
-// policy from a PIP, so replay must use the recorded PIP values.
-const replayRego = `package verdict.main
-
-import rego.v1
-
-subj := "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject"
-
-result := {"d": "P", "o": [], "a": []} if {
-	%s
-	"admin" in input.a[subj].roles.string
-} else := {"d": "D", "o": [], "a": []}
+// replayPolicy permits subjects holding a role, which reaches the policy
+// from a PIP. With permit-overrides, a PIP failure makes the decision
+// Indeterminate, while a missing role makes it NotApplicable: a replay
+// that lost the failure would show the second.
+const replayPolicy = `policy: urn:verdict:test:replay
+combining: permit-overrides
+rules:
+  - id: %[1]s-may
+    effect: Permit
+    target:
+      - match: string-equal
+        value: %[1]s
+        attr: {category: subject, id: roles}
 `
 
-// TestAuditReplayAndChanges pushes two revisions into a PAP store, logs a
-// decision made under the first, and replays it through `verdict audit
-// replay` against both, then lists the change log.
-func TestAuditReplayAndChanges(t *testing.T) {
+// replayContent compiles the policy for role as the PAP stores it.
+func replayContent(t *testing.T, role string) store.Content {
+	t.Helper()
+	src := fmt.Appendf(nil, replayPolicy, role)
+	p, err := xacml.ParseYAML("policy.yaml", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, err := build.CompileRoot([]xacml.Evaluable{p}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := compiled.EnginePolicy("", 0).BundleData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := publish.EncodeData(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store.Content{
+		Sources:      []store.Source{{Name: "policy.yaml", Format: "xacml-yaml", Content: src}},
+		RootPolicyID: compiled.Output.RootID, Rego: compiled.Output.Modules, Data: enc,
+	}
+}
+
+// TestAuditReplayThroughCLI makes real decisions with the SDK's embedded
+// PDP under revision 1 of a PAP store (a PIP answering roles, failing for
+// one subject), ships them through the decision log (masking an email) to
+// `verdict audit serve`, and replays them with `verdict audit replay`:
+// each replays as it was made at its revision, the PIP failure included,
+// revision 2 changes the permitted one, and masked inputs are flagged.
+func TestAuditReplayThroughCLI(t *testing.T) {
 	url := natstest.URL(t)
 	dir := t.TempDir()
 	pap, err := papsqlite.Open(t.Context(), filepath.Join(dir, "pap.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, cond := range []string{"true", "false"} {
-		sources := []store.Source{{Name: "p.yaml", Format: "xacml-yaml", Content: fmt.Appendf(nil, "policy: p\n# %d\n", i)}}
-		if i == 1 {
-			sources = append(sources, store.Source{Name: "q.yaml", Format: "xacml-yaml", Content: []byte("policy: q\n")})
-		}
-		_, err := pap.Create(t.Context(), store.Draft{
-			Service: "orders", Parent: int64(i), Author: "alice@example.com", Message: fmt.Sprintf("revision %d", i+1),
-			Content: store.Content{
-				Sources:      sources,
-				RootPolicyID: "p",
-				Rego:         map[string]string{"verdict/main.rego": fmt.Sprintf(replayRego, cond)},
-			},
-		})
-		if err != nil {
+	for i, role := range []string{"admin", "superuser"} {
+		if _, err := pap.Create(t.Context(), store.Draft{
+			Service: "orders", Parent: int64(i), Author: "alice@example.com", Message: "permit " + role, Content: replayContent(t, role),
+		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	pol, err := storePolicies{st: pap}.Policy(t.Context(), "orders", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := pap.Close(); err != nil {
 		t.Fatal(err)
@@ -104,46 +134,98 @@ func TestAuditReplayAndChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logger, err := decisionlog.New(t.Context(), decisionlog.NewJetStreamPublisher(js), decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(1, time.Millisecond))
+	// The decision log, as an SDK service configures it: the Logger is the
+	// SDK's DecisionLogger, emails are hashed before records leave.
+	masker, err := decisionlog.NewMasker([]byte("mask-key"), decisionlog.Rule{Path: "subject/email", Action: decisionlog.MaskHash})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger.Log(t.Context(), decisionlog.Record{
-		DecisionID: "replay-1", Time: time.Now().UTC(), Service: "orders", Revision: 1,
-		Request:   []pdp.Attribute{{Category: pdp.CategorySubject, ID: "id", Values: []pdp.Value{{Type: "string", Lexical: "carol"}}}},
-		PIPValues: []pip.Record{{Source: "users", Category: pdp.CategorySubject, Key: "carol", Values: pip.Values{"roles": {"admin"}}}},
-		Effect:    pdp.EffectPermit, Status: pdp.Status{Code: pdp.StatusOK},
+	logger, err := decisionlog.New(t.Context(), natspub.New(js), decisionlog.WithSubjectPrefix(prefix),
+		decisionlog.WithBatch(1, time.Millisecond), decisionlog.WithMasker("", masker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := pip.ProviderFunc(func(_ context.Context, q pip.Query) (pip.Values, error) {
+		switch q.Key {
+		case "carol":
+			return pip.Values{"roles": {"admin"}}, nil
+		case "dave":
+			return nil, errors.New("directory unreachable")
+		}
+		return nil, nil
 	})
+	pips, err := pip.NewSet(pip.Source{Name: "users", Provider: users, Description: pip.Description{Key: pip.AttributeRef{Category: pdp.CategorySubject, ID: "id"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sdk.New(t.Context(), sdk.WithPolicy(pol), sdk.WithService("orders"), sdk.WithPIPs(pips), sdk.WithDecisionLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for subject, want := range map[string]pdp.Effect{"carol": pdp.EffectPermit, "dave": pdp.EffectIndeterminate, "erin": pdp.EffectNotApplicable} {
+		req := &pdp.Request{}
+		req.Add(pdp.CategorySubject, "id", pdp.Value{Type: "string", Lexical: subject})
+		req.Add(pdp.CategorySubject, "email", pdp.Value{Type: "string", Lexical: subject + "@example.com"})
+		d, err := p.Decide(t.Context(), req)
+		if err != nil || d.Effect != want {
+			t.Fatalf("%s: %v %v, want %s", subject, d, err, want)
+		}
+		ids[subject] = d.ID
+	}
+	if err := p.Close(); err != nil { // hands the queued records to the logger
+		t.Fatal(err)
+	}
 	if err := logger.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if code, _, _ := auditCLI(t, "audit", "get", "--config", platform, "--id", "replay-1"); code == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("record never stored")
+	for _, id := range ids {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if code, _, _ := auditCLI(t, "audit", "get", "--config", platform, "--id", id); code == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %s never stored", id)
+			}
 		}
 	}
 
-	code, out, errOut := auditCLI(t, "audit", "replay", "--config", platform, "--id", "replay-1")
-	if code != 0 || !strings.Contains(out, "recorded Permit under revision 1, replayed Permit under revision 1") || strings.Contains(out, "CHANGED") {
-		t.Fatalf("replay at the recorded revision: exit %d\n%s\n%s", code, out, errOut)
+	replay := func(subject string, args ...string) string {
+		t.Helper()
+		code, out, errOut := auditCLI(t, append([]string{"audit", "replay", "--config", platform, "--id", ids[subject]}, args...)...)
+		if code != 0 {
+			t.Fatalf("replay %s %v: exit %d\n%s\n%s", subject, args, code, out, errOut)
+		}
+		return out
 	}
-	code, out, errOut = auditCLI(t, "audit", "replay", "--config", platform, "--id", "replay-1", "--revision", "2")
-	if code != 0 || !strings.Contains(out, "replayed Deny under revision 2") || !strings.Contains(out, "DECISION CHANGED") || !strings.Contains(out, `decision: "Permit" -> "Deny"`) {
-		t.Fatalf("replay at revision 2: exit %d\n%s\n%s", code, out, errOut)
+	for subject, want := range map[string]string{
+		"carol": "recorded Permit under revision 1, replayed Permit under revision 1",
+		"dave":  "recorded Indeterminate under revision 1, replayed Indeterminate under revision 1",
+		"erin":  "recorded NotApplicable under revision 1, replayed NotApplicable under revision 1",
+	} {
+		out := replay(subject)
+		if !strings.Contains(out, want) || strings.Contains(out, "CHANGED") || strings.Contains(out, "->") {
+			t.Fatalf("replay of %s at the recorded revision:\n%s", subject, out)
+		}
+		if !strings.Contains(out, "MASKED INPUTS: subject/email (hash)") {
+			t.Fatalf("replay of %s does not flag the masked email:\n%s", subject, out)
+		}
 	}
-	if code, _, errOut := auditCLI(t, "audit", "replay", "--config", platform, "--id", "replay-1", "--revision", "9"); code != 2 {
+	if out := replay("dave"); !strings.Contains(out, "note: PIP users failed") || !strings.Contains(out, "directory unreachable") {
+		t.Fatalf("replay of the PIP failure does not say so:\n%s", out)
+	}
+	if out := replay("carol", "--revision", "2"); !strings.Contains(out, "replayed NotApplicable under revision 2") || !strings.Contains(out, "DECISION CHANGED") ||
+		!strings.Contains(out, `decision: "Permit" -> "NotApplicable"`) {
+		t.Fatalf("replay at revision 2:\n%s", out)
+	}
+	if out := replay("dave", "--revision", "2"); !strings.Contains(out, "replayed Indeterminate under revision 2") || strings.Contains(out, "CHANGED") {
+		t.Fatalf("replay of the PIP failure at revision 2:\n%s", out)
+	}
+	if code, _, errOut := auditCLI(t, "audit", "replay", "--config", platform, "--id", ids["carol"], "--revision", "9"); code != 2 {
 		t.Fatalf("replay at a missing revision: exit %d %s", code, errOut)
 	}
-
-	code, out, errOut = auditCLI(t, "audit", "changes", "--config", platform, "--service", "orders")
-	if code != 0 || strings.Count(out, "alice@example.com") != 2 || !strings.Contains(out, "revision 2") {
-		t.Fatalf("changes: exit %d\n%s\n%s", code, out, errOut)
-	}
-	code, out, errOut = auditCLI(t, "audit", "changes", "--config", platform, "--service", "orders", "--limit", "1", "--output", "json")
-	if code != 0 || !strings.Contains(out, `"CHANGE_TYPE_MODIFIED"`) || !strings.Contains(out, `"q.yaml"`) || !strings.Contains(out, `"CHANGE_TYPE_ADDED"`) || !strings.Contains(out, `"nextPageToken"`) {
-		t.Fatalf("changes with files: exit %d\n%s\n%s", code, out, errOut)
+	code, out, errOut := auditCLI(t, "audit", "replay", "--config", platform, "--id", ids["dave"], "--output", "json")
+	if code != 0 || !strings.Contains(out, `"directory unreachable`) && !strings.Contains(out, `directory unreachable"`) || !strings.Contains(out, `"inputsMasked": true`) {
+		t.Fatalf("replay --output json: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -48,8 +48,11 @@ type auditConfig struct {
 	} `yaml:"nats"`
 	Store       dbConfig  `yaml:"store"`
 	PolicyStore *dbConfig `yaml:"policy_store"`
-	SigningKey  string    `yaml:"signing_key"`
-	Checkpoints string    `yaml:"checkpoints"`
+	// PAP is the policy administration point whose Diff shows what each
+	// change of the policy change log changed (optional).
+	PAP         *auditPAPConfig `yaml:"pap"`
+	SigningKey  string          `yaml:"signing_key"`
+	Checkpoints string          `yaml:"checkpoints"`
 	// Retention removes records older than this (e.g. 2160h), leaving
 	// signed tombstones; 0 keeps everything.
 	Retention time.Duration `yaml:"retention"`
@@ -87,6 +90,11 @@ func loadAuditConfig(path string) (*auditConfig, error) {
 	rel(&cfg.Checkpoints)
 	if cfg.PolicyStore != nil {
 		rel(&cfg.PolicyStore.SQLite)
+	}
+	if cfg.PAP != nil {
+		rel(&cfg.PAP.CA)
+		rel(&cfg.PAP.Cert)
+		rel(&cfg.PAP.Key)
 	}
 	if cfg.TLS != nil {
 		rel(&cfg.TLS.Cert)
@@ -268,7 +276,15 @@ func startAuditServer(ctx context.Context, cfg *auditConfig, logger *slog.Logger
 		audit.WithStream(cfg.NATS.Stream, cfg.NATS.SubjectPrefix), audit.WithDurable(cfg.NATS.Durable),
 		audit.WithCollectorLogger(logger),
 		audit.WithCheckpoints(audit.DefaultCheckpointInterval, cpFile, audit.NewNATSCheckpoints(nc, audit.CheckpointSubjectPrefix)))
-	svc := audit.NewService(st, audit.NewKeys(signer.PublicKey()), cpFile, policies, changes)
+	var svcOpts []audit.ServiceOption
+	if cfg.PAP != nil {
+		d, err := newPAPDiffer(*cfg.PAP)
+		if err != nil {
+			return nil, exitf(2, "%v", err)
+		}
+		svcOpts = append(svcOpts, audit.WithDiffer(d))
+	}
+	svc := audit.NewService(st, audit.NewKeys(signer.PublicKey()), cpFile, policies, changes, svcOpts...)
 
 	mux := http.NewServeMux()
 	mux.Handle(svc.ConnectHandler())

@@ -31,6 +31,8 @@ import (
 	"github.com/verdict-authz/verdict/pdp/server"
 	"github.com/verdict-authz/verdict/pki/ca"
 	"github.com/verdict-authz/verdict/pki/natsauth"
+	"github.com/verdict-authz/verdict/pki/spiffeid"
+	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	verdictv1 "github.com/verdict-authz/verdict/proto/verdict/v1"
 	"github.com/verdict-authz/verdict/proto/verdict/v1/verdictv1connect"
 )
@@ -299,6 +301,7 @@ func (u *upRun) startAudit(ctx context.Context, natsURL, addr string) error {
 	cfg.NATS.Durable = audit.DefaultDurable
 	cfg.Store = dbConfig{SQLite: filepath.Join(u.dir, "audit.db")}
 	cfg.PolicyStore = &dbConfig{SQLite: filepath.Join(u.dir, "pap.db")}
+	cfg.PAP = &auditPAPConfig{URL: u.endpoints["pap"], InsecurePlaintext: u.pki == nil}
 	cfg.SigningKey = filepath.Join(u.dir, "keys", "audit-signing.pem")
 	cfg.Checkpoints = filepath.Join(u.dir, "audit-checkpoints")
 	if u.pki != nil {
@@ -308,6 +311,9 @@ func (u *upRun) startAudit(ctx context.Context, natsURL, addr string) error {
 		}
 		cfg.serverTLS = u.pki.serverTLS(src)
 		cfg.natsOptions = u.pki.natsOptions(src, natsauth.ServiceAudit)
+		cfg.PAP.client = tlsconfig.HTTPClient(src,
+			tlsconfig.WithAuthorizer(tlsconfig.AuthorizeIDs(spiffeid.Must(u.pki.td, natsauth.ServicePAP))),
+			tlsconfig.WithLogger(u.log))
 	}
 	a, err := startAuditServer(ctx, cfg, u.log)
 	if err != nil {

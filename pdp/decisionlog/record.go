@@ -21,7 +21,8 @@ type Record struct {
 	Service string `json:"service"`
 	// Instance identifies the PDP process, to trace a decision to it.
 	Instance string `json:"instance,omitempty"`
-	// EntryPoint says how the request arrived ("sdk", "grpc", "authzen"...).
+	// EntryPoint says how the request arrived: "sdk" for the SDK's
+	// embedded PDP, "remote" for the remote PDP.
 	EntryPoint string `json:"entry_point,omitempty"`
 	// Revision and Digest identify the policy in force.
 	Revision uint64 `json:"revision"`
@@ -72,11 +73,20 @@ func FromDecision(service string, start time.Time, req *pdp.Request, d *pdp.Deci
 	return r
 }
 
+// cloneAttributes deep-copies attributes with two allocations, which keeps
+// the per-decision cost of logging low.
 func cloneAttributes(attrs []pdp.Attribute) []pdp.Attribute {
+	n := 0
+	for _, a := range attrs {
+		n += len(a.Values)
+	}
 	out := make([]pdp.Attribute, len(attrs))
+	vals := make([]pdp.Value, 0, n)
 	for i, a := range attrs {
+		start := len(vals)
+		vals = append(vals, a.Values...)
 		out[i] = a
-		out[i].Values = append([]pdp.Value(nil), a.Values...)
+		out[i].Values = vals[start:len(vals):len(vals)]
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 	"github.com/verdict-authz/verdict/pdp/server"
 )
 
@@ -39,11 +40,11 @@ func BenchmarkEvaluationHandlerDecisionLog(b *testing.B) {
 			b.Fatal(err)
 		}
 		name, prefix := "BENCH_DL_"+time.Now().Format("150405"), "bench"+time.Now().Format("150405")+".decisions"
-		if _, err := decisionlog.EnsureStream(b.Context(), js, name, prefix); err != nil {
+		if _, err := natspub.EnsureStream(b.Context(), js, name, prefix); err != nil {
 			b.Fatal(err)
 		}
 		defer func() { _ = js.DeleteStream(context.WithoutCancel(b.Context()), name) }()
-		pub = decisionlog.NewJetStreamPublisher(js)
+		pub = natspub.New(js)
 		opts = append(opts, decisionlog.WithSubjectPrefix(prefix))
 	}
 	m, err := decisionlog.NewMasker([]byte("k"), decisionlog.Rule{Path: "subject/email", Action: decisionlog.MaskHash})

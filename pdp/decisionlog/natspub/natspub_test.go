@@ -1,9 +1,10 @@
-package decisionlog_test
+package natspub_test
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +14,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 )
 
-func TestJetStreamPublisherDeduplicates(t *testing.T) {
+// TestPublisherDeduplicates sends records twice, as a replayed spool
+// does, and expects the stream to hold each once.
+func TestPublisherDeduplicates(t *testing.T) {
 	nc, err := nats.Connect(natstest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +35,7 @@ func TestJetStreamPublisherDeduplicates(t *testing.T) {
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	prefix, name := "t"+id+".decisions", "T_DL_"+strings.ToUpper(id)
-	stream, err := decisionlog.EnsureStream(t.Context(), js, name, prefix)
+	stream, err := natspub.EnsureStream(t.Context(), js, name, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +44,11 @@ func TestJetStreamPublisherDeduplicates(t *testing.T) {
 		defer cancel()
 		_ = js.DeleteStream(ctx, name)
 	})
-	pub := decisionlog.NewJetStreamPublisher(js)
-	l, _ := newLogger(t, pub, decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(50, 5*time.Millisecond))
+	pub := natspub.New(js)
+	l, err := decisionlog.New(t.Context(), pub, decisionlog.WithSubjectPrefix(prefix), decisionlog.WithBatch(50, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 300 {
 		l.Log(t.Context(), record(i))
 	}
@@ -63,5 +71,16 @@ func TestJetStreamPublisherDeduplicates(t *testing.T) {
 	}
 	if msg.Header.Get(jetstream.MsgIDHeader) == "" {
 		t.Fatal("message has no Nats-Msg-Id")
+	}
+}
+
+func record(i int) decisionlog.Record {
+	return decisionlog.Record{
+		DecisionID: fmt.Sprintf("d-%06d", i),
+		Time:       time.Unix(1700000000, 0).UTC(),
+		Service:    "orders",
+		Request:    []pdp.Attribute{{Category: pdp.CategorySubject, ID: "id", Values: []pdp.Value{{Type: "string", Lexical: "alice"}}}},
+		Effect:     pdp.EffectPermit,
+		Status:     pdp.Status{Code: pdp.StatusOK},
 	}
 }
