@@ -48,7 +48,7 @@ func TestAuditChangesShowDiffs(t *testing.T) {
 			t.Fatalf("revision 2 entry lacks %q:\n%s", want, second)
 		}
 	}
-	for entry, want := range map[string][]string{second: {"orders", "2", "1", "push", "anonymous"}, first: {"orders", "1", "0", "push", "anonymous"}} {
+	for entry, want := range map[string][]string{second: {"orders", "2", "1", "push", "spiffe://verdict.local/service/admin"}, first: {"orders", "1", "0", "push", "spiffe://verdict.local/service/admin"}} {
 		row := strings.Split(entry, "\n")[1]
 		if got := strings.Fields(row); len(got) < 6 || !slices.Equal(got[1:6], want) {
 			t.Fatalf("row %q, want service, revision, parent, kind, author %v", row, want)
