@@ -37,6 +37,8 @@ type Server struct {
 	handler http.Handler
 	grpc    *grpc.Server
 	health  *healthState
+	buffers bufferPool
+	ids     *requestIDs
 
 	mu        sync.Mutex
 	serving   bool
@@ -73,6 +75,7 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 		cfg:     cfg,
 		metrics: m,
 		slots:   make(chan struct{}, cfg.maxInFlight),
+		ids:     newRequestIDs(),
 		stop:    make(chan struct{}),
 	}
 	s.health = newHealthState(engine)
@@ -222,22 +225,27 @@ func (s *Server) withDeadline(ctx context.Context) (context.Context, context.Can
 }
 
 // acquire takes a decision slot, waiting until ctx ends at most; release
-// gives it back. The slots bound the memory a flood of requests can pin.
-func (s *Server) acquire(ctx context.Context) (release func(), err error) {
+// gives it back (a method, not a returned closure, which would cost an
+// allocation per request). The slots bound the memory a flood of requests
+// can pin.
+func (s *Server) acquire(ctx context.Context) error {
 	select {
 	case s.slots <- struct{}{}:
 	default:
 		select {
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (limit %d)", ErrBusy, cap(s.slots))
+			return fmt.Errorf("%w (limit %d)", ErrBusy, cap(s.slots))
 		}
 	}
 	s.metrics.inFlight.Inc()
-	return func() {
-		s.metrics.inFlight.Dec()
-		<-s.slots
-	}, nil
+	return nil
+}
+
+// release gives back the slot of a successful acquire.
+func (s *Server) release() {
+	s.metrics.inFlight.Dec()
+	<-s.slots
 }
 
 // decide asks the engine. A request the engine cannot use is an error
