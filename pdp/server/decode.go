@@ -17,6 +17,8 @@ import (
 type apiError struct {
 	status int
 	msg    string
+	// retryAfter asks the client to come back later (overload).
+	retryAfter bool
 }
 
 func (e *apiError) Error() string { return e.msg }

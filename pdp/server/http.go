@@ -154,6 +154,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes {"error": msg} with the error's status (what
 // json.Marshal of that map gives, without reflection).
 func writeError(w http.ResponseWriter, e *apiError) {
+	if e.retryAfter {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
 	b := make([]byte, 0, len(e.msg)+16)
 	b = append(b, `{"error":`...)
 	b = appendJSONString(b, e.msg)
@@ -166,11 +169,11 @@ func decisionError(err error) *apiError {
 	case errors.Is(err, ErrNotReady):
 		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP has no active policy yet"}
 	case errors.Is(err, ErrBusy):
-		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP is overloaded: " + err.Error()}
+		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP is overloaded: " + err.Error(), retryAfter: true}
 	case errors.Is(err, pdp.ErrBadRequest):
 		return badRequest("%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return &apiError{status: http.StatusServiceUnavailable, msg: "request deadline exceeded"}
+		return &apiError{status: http.StatusServiceUnavailable, msg: "request deadline exceeded", retryAfter: true}
 	}
 	return &apiError{status: http.StatusInternalServerError, msg: err.Error()}
 }
@@ -179,12 +182,13 @@ func decisionError(err error) *apiError {
 func (s *Server) handleEvaluation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withDeadline(r.Context())
 	defer cancel()
-	err := s.acquire(ctx)
+	weight := s.bodyWeight(r)
+	err := s.acquireBody(ctx, weight)
 	if err != nil {
 		writeError(w, decisionError(err))
 		return
 	}
-	defer s.release()
+	defer s.releaseBody(weight)
 	body, aerr := s.readJSONObject(w, r)
 	if aerr == nil && s.cfg.rejectUnknown {
 		aerr = checkKnown(body, "subject", "action", "resource", "context")
@@ -259,12 +263,13 @@ type evaluationsResponse struct {
 func (s *Server) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withDeadline(r.Context())
 	defer cancel()
-	err := s.acquire(ctx)
+	weight := s.bodyWeight(r)
+	err := s.acquireBody(ctx, weight)
 	if err != nil {
 		writeError(w, decisionError(err))
 		return
 	}
-	defer s.release()
+	defer s.releaseBody(weight)
 	body, aerr := s.readJSONObject(w, r)
 	if aerr == nil && s.cfg.rejectUnknown {
 		aerr = checkKnown(body, "subject", "action", "resource", "context", "evaluations", "options")

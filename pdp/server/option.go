@@ -66,6 +66,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	decisionLog     DecisionLogger
 	logService      string
+	overload        overloadConfig
 }
 
 func newConfig(opts []Option) config {

@@ -33,7 +33,7 @@ type Server struct {
 	engine  *pdp.Engine
 	cfg     config
 	metrics *metrics
-	slots   chan struct{}
+	limit   *limiter
 	handler http.Handler
 	grpc    *grpc.Server
 	health  *healthState
@@ -74,7 +74,7 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 		engine:  engine,
 		cfg:     cfg,
 		metrics: m,
-		slots:   make(chan struct{}, cfg.maxInFlight),
+		limit:   newLimiter(cfg),
 		ids:     newRequestIDs(),
 		stop:    make(chan struct{}),
 	}
@@ -224,29 +224,14 @@ func (s *Server) withDeadline(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, s.cfg.timeout)
 }
 
-// acquire takes a decision slot, waiting until ctx ends at most; release
-// gives it back (a method, not a returned closure, which would cost an
-// allocation per request). The slots bound the memory a flood of requests
-// can pin.
-func (s *Server) acquire(ctx context.Context) error {
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("%w (limit %d)", ErrBusy, cap(s.slots))
-		}
-	}
-	s.metrics.inFlight.Inc()
-	return nil
-}
+// acquire takes a decision slot, waiting until ctx ends at most (and not
+// at all when too many requests wait already); release gives it back (a
+// method, not a returned closure, which would cost an allocation per
+// request). The slots bound the memory a flood of requests can pin.
+func (s *Server) acquire(ctx context.Context) error { return s.acquireBody(ctx, 0) }
 
 // release gives back the slot of a successful acquire.
-func (s *Server) release() {
-	s.metrics.inFlight.Dec()
-	<-s.slots
-}
+func (s *Server) release() { s.releaseBody(0) }
 
 // decide asks the engine. A request the engine cannot use is an error
 // wrapping pdp.ErrBadRequest; no active policy is ErrNotReady; an expired
