@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -50,5 +51,23 @@ func TestLimiter(t *testing.T) {
 	l.release(60)
 	if l.slots != 0 || l.bytes != 0 || len(l.queue) != 0 {
 		t.Fatalf("after releasing everything: slots %d bytes %d queue %d", l.slots, l.bytes, len(l.queue))
+	}
+}
+
+func TestRequestIDsAreUnique(t *testing.T) {
+	g := newRequestIDs()
+	seen := map[string]bool{}
+	for range 1000 {
+		id := g.next()
+		if len(id) != 24 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("id %q is not 24 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("id %q repeated", id)
+		}
+		seen[id] = true
+	}
+	if other := newRequestIDs().next(); seen[other] {
+		t.Fatalf("a second server repeated id %q", other)
 	}
 }
