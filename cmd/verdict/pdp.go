@@ -174,6 +174,10 @@ type pdpConfig struct {
 		MaxBatch        int           `yaml:"max_batch"`
 		MaxInFlight     int           `yaml:"max_in_flight"`
 		RequestTimeout  time.Duration `yaml:"request_timeout"`
+		// MaxQueued bounds the requests waiting for a slot (503 past it).
+		MaxQueued int `yaml:"max_queued"`
+		// MaxInFlightBytes bounds the request bodies decided at once.
+		MaxInFlightBytes int64 `yaml:"max_in_flight_bytes"`
 	} `yaml:"limits"`
 }
 
@@ -295,7 +299,8 @@ func (c *pdpConfig) check() error {
 			return fmt.Errorf("pips[%d]: json-file needs file and key {category, attribute}", i)
 		}
 	}
-	if l := c.Limits; l.MaxRequestBytes < 0 || l.MaxBatch < 0 || l.MaxInFlight < 0 || l.RequestTimeout < 0 {
+	if l := c.Limits; l.MaxRequestBytes < 0 || l.MaxBatch < 0 || l.MaxInFlight < 0 || l.RequestTimeout < 0 ||
+		l.MaxQueued < 0 || l.MaxInFlightBytes < 0 {
 		return errors.New("limits: values must be positive (0 keeps the default)")
 	}
 	if t := c.Token; t != nil && (t.JWKS == "" || len(t.Issuer) == 0 || len(t.Audience) == 0) {
@@ -415,6 +420,8 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		server.WithMaxBatch(cfg.Limits.MaxBatch),
 		server.WithMaxInFlight(cfg.Limits.MaxInFlight),
 		server.WithRequestTimeout(cfg.Limits.RequestTimeout),
+		server.WithMaxQueued(cfg.Limits.MaxQueued),
+		server.WithMaxInFlightBytes(cfg.Limits.MaxInFlightBytes),
 	)
 	if cfg.InsecurePlaintext {
 		opts = append(opts, server.WithInsecurePlaintext())
