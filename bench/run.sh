@@ -48,3 +48,7 @@ for round in 1 2; do
   REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://$vaddr/access/v1/evaluation" | tee "$root/$out/wrk-verdict-$round.txt" | grep RESULT
   WRAP=1 REQS="$ref/requests.jsonl" wrk -t1 -c64 -d"${dur}s" --latency -s requests.lua "http://127.0.0.1:$opaport/v1/data/todo/decision" | tee "$root/$out/wrk-opa-$round.txt" | grep RESULT
 done
+
+echo "== gRPC and mTLS load (Go load client, pdp/server BenchmarkLoad)"
+cd "$root"
+go test -run '^$' -bench BenchmarkLoad -benchtime "${dur}s" ./pdp/server/ | tee "$out/load-grpc-mtls.txt"

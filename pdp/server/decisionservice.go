@@ -165,11 +165,11 @@ func protoAssignments(as []pdp.Assignment) []*verdictv1.AttributeAssignment {
 func (s *Server) evaluateRPC(ctx context.Context, in *verdictv1.EvaluateRequest) (*verdictv1.EvaluateResponse, *rpcError) {
 	ctx, cancel := s.withDeadline(ctx)
 	defer cancel()
-	release, err := s.acquire(ctx)
+	err := s.acquire(ctx)
 	if err != nil {
 		return nil, rpcDecisionError(err)
 	}
-	defer release()
+	defer s.release()
 	ev := evaluation{
 		subject:  protoSubject(in.GetSubject()),
 		action:   protoAction(in.GetAction()),
@@ -197,11 +197,11 @@ func (s *Server) evaluateBatchRPC(ctx context.Context, in *verdictv1.EvaluateBat
 	if n := len(in.GetEvaluations()); n > s.cfg.maxBatch {
 		return nil, rpcErrorf(codes.InvalidArgument, "evaluations has %d items, more than the limit of %d", n, s.cfg.maxBatch)
 	}
-	release, err := s.acquire(ctx)
+	err := s.acquire(ctx)
 	if err != nil {
 		return nil, rpcDecisionError(err)
 	}
-	defer release()
+	defer s.release()
 	defaults := evaluation{
 		subject:  protoSubject(in.GetSubject()),
 		action:   protoAction(in.GetAction()),

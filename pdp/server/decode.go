@@ -17,6 +17,8 @@ import (
 type apiError struct {
 	status int
 	msg    string
+	// retryAfter asks the client to come back later (overload).
+	retryAfter bool
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -27,23 +29,52 @@ func badRequest(format string, args ...any) *apiError {
 
 // readJSONObject reads a JSON object request body: Content-Type
 // application/json, at most maxBytes, exactly one object.
-func readJSONObject(w http.ResponseWriter, r *http.Request, maxBytes int64) (map[string]any, *apiError) {
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		return nil, badRequest("Content-Type must be application/json (none given)")
+func (s *Server) readJSONObject(w http.ResponseWriter, r *http.Request) (map[string]any, *apiError) {
+	maxBytes := s.cfg.maxBytes
+	if aerr := checkJSONContentType(r.Header.Get("Content-Type")); aerr != nil {
+		return nil, aerr
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
-		return nil, badRequest("Content-Type must be application/json, not %q", ct)
+	buf := s.buffers.get()
+	defer s.buffers.put(buf)
+	if r.ContentLength > 0 && r.ContentLength <= maxBytes {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
-	if err != nil {
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBytes)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &apiError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body exceeds the limit of %d bytes", maxBytes)}
 		}
 		return nil, badRequest("reading request body: %v", err)
 	}
+	body := buf.Bytes()
+	// The fast parser returns only for valid JSON; everything else is
+	// decoded again below for encoding/json's error message.
+	if v, ok := parseJSONFast(body); ok {
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
+	}
+	return decodeJSONObject(body)
+}
+
+// checkJSONContentType accepts application/json and application/*+json.
+func checkJSONContentType(ct string) *apiError {
+	if ct == "" {
+		return badRequest("Content-Type must be application/json (none given)")
+	}
+	if ct == "application/json" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return badRequest("Content-Type must be application/json, not %q", ct)
+	}
+	return nil
+}
+
+// decodeJSONObject decodes body with encoding/json, for the messages of
+// its errors.
+func decodeJSONObject(body []byte) (map[string]any, *apiError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("request body is empty (want a JSON object)")
 	}
@@ -131,7 +162,19 @@ func parseEntity(v any, kind, path string) (*entity, *apiError) {
 	if !ok {
 		return nil, badRequest("%s must be an object, got %s", path, jsonKind(v))
 	}
-	e := &entity{fields: make(map[string]any, len(m))}
+	// An entity without properties or null members is used as decoded,
+	// without a copy (nothing downstream modifies it).
+	plain := true
+	for k, x := range m {
+		if x == nil || k == "properties" {
+			plain = false
+			break
+		}
+	}
+	e := &entity{fields: m}
+	if !plain {
+		e.fields = make(map[string]any, len(m))
+	}
 	for k, x := range m {
 		if k == "properties" {
 			if x == nil {
@@ -154,7 +197,9 @@ func parseEntity(v any, kind, path string) (*entity, *apiError) {
 				}
 			}
 		}
-		e.fields[k] = x
+		if !plain {
+			e.fields[k] = x
+		}
 	}
 	return e, nil
 }

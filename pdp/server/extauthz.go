@@ -45,11 +45,11 @@ func (x *extAuthz) Check(ctx context.Context, in *authv3.CheckRequest) (*authv3.
 	if h == nil || h.GetMethod() == "" {
 		return nil, status.Error(codes.InvalidArgument, "attributes.request.http with a method is required")
 	}
-	release, err := s.acquire(ctx)
+	err := s.acquire(ctx)
 	if err != nil {
 		return nil, grpcError(rpcDecisionError(err))
 	}
-	defer release()
+	defer s.release()
 	req, err := s.extAuthzRequest(ctx, in)
 	if err != nil {
 		if errors.Is(err, errInvalidToken) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -56,17 +57,42 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(requestIDHeader)
 		if id == "" {
-			id = newRequestID()
+			id = s.ids.next()
 		}
-		w.Header().Set(requestIDHeader, id)
+		// The canonical form of X-Request-ID, set without Header.Set's
+		// canonicalisation on every request.
+		w.Header()["X-Request-Id"] = []string{id}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func newRequestID() string {
-	var b [12]byte
+// requestIDs generates request ids: a random per-server prefix and a
+// counter, unique without reading the system's random source on every
+// request (an id names a request in logs; it is not a secret).
+type requestIDs struct {
+	prefix [12]byte // hex of 6 random bytes
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	g := &requestIDs{}
+	hex.Encode(g.prefix[:], b[:])
+	return g
+}
+
+// next returns 24 hex digits, as the random ids before did.
+func (g *requestIDs) next() string {
+	var out [24]byte
+	copy(out[:], g.prefix[:])
+	n := g.n.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 23; i >= 12; i-- {
+		out[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(out[:])
 }
 
 // statusRecorder remembers the status written, for metrics.
@@ -96,6 +122,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // instrument records metrics for an API and answers other methods than
 // method (when set) with a JSON 405.
 func (s *Server) instrument(api, method string, h http.HandlerFunc) http.Handler {
+	am := s.metrics.forAPI(api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -108,8 +135,7 @@ func (s *Server) instrument(api, method string, h http.HandlerFunc) http.Handler
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		s.metrics.requests.WithLabelValues(api, strconv.Itoa(rec.status)).Inc()
-		s.metrics.duration.WithLabelValues(api).Observe(time.Since(start).Seconds())
+		am.observe(rec.status, time.Since(start))
 	})
 }
 
@@ -125,8 +151,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
+// writeError writes {"error": msg} with the error's status (what
+// json.Marshal of that map gives, without reflection).
 func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, map[string]string{"error": e.msg})
+	if e.retryAfter {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	b := make([]byte, 0, len(e.msg)+16)
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, e.msg)
+	writeBody(w, e.status, append(b, "}\n"...))
 }
 
 // decisionError maps an error of s.decide or s.acquire to an HTTP answer.
@@ -135,11 +169,11 @@ func decisionError(err error) *apiError {
 	case errors.Is(err, ErrNotReady):
 		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP has no active policy yet"}
 	case errors.Is(err, ErrBusy):
-		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP is overloaded: " + err.Error()}
+		return &apiError{status: http.StatusServiceUnavailable, msg: "the PDP is overloaded: " + err.Error(), retryAfter: true}
 	case errors.Is(err, pdp.ErrBadRequest):
 		return badRequest("%v", err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return &apiError{status: http.StatusServiceUnavailable, msg: "request deadline exceeded"}
+		return &apiError{status: http.StatusServiceUnavailable, msg: "request deadline exceeded", retryAfter: true}
 	}
 	return &apiError{status: http.StatusInternalServerError, msg: err.Error()}
 }
@@ -148,13 +182,14 @@ func decisionError(err error) *apiError {
 func (s *Server) handleEvaluation(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withDeadline(r.Context())
 	defer cancel()
-	release, err := s.acquire(ctx)
+	weight := s.bodyWeight(r)
+	err := s.acquireBody(ctx, weight)
 	if err != nil {
 		writeError(w, decisionError(err))
 		return
 	}
-	defer release()
-	body, aerr := readJSONObject(w, r, s.cfg.maxBytes)
+	defer s.releaseBody(weight)
+	body, aerr := s.readJSONObject(w, r)
 	if aerr == nil && s.cfg.rejectUnknown {
 		aerr = checkKnown(body, "subject", "action", "resource", "context")
 	}
@@ -167,7 +202,7 @@ func (s *Server) handleEvaluation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.writeEvaluation(w, &resp)
 }
 
 // evaluateSingle decides the 4-tuple at the top level of body.
@@ -228,13 +263,14 @@ type evaluationsResponse struct {
 func (s *Server) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.withDeadline(r.Context())
 	defer cancel()
-	release, err := s.acquire(ctx)
+	weight := s.bodyWeight(r)
+	err := s.acquireBody(ctx, weight)
 	if err != nil {
 		writeError(w, decisionError(err))
 		return
 	}
-	defer release()
-	body, aerr := readJSONObject(w, r, s.cfg.maxBytes)
+	defer s.releaseBody(weight)
+	body, aerr := s.readJSONObject(w, r)
 	if aerr == nil && s.cfg.rejectUnknown {
 		aerr = checkKnown(body, "subject", "action", "resource", "context", "evaluations", "options")
 	}
@@ -270,7 +306,7 @@ func (s *Server) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 			writeError(w, aerr)
 			return
 		}
-		writeJSON(w, http.StatusOK, resp)
+		s.writeEvaluation(w, &resp)
 		return
 	}
 	if len(items) > s.cfg.maxBatch {
@@ -306,7 +342,7 @@ func (s *Server) handleEvaluations(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeEvaluations(w, &out)
 }
 
 // evaluateItem decides one merged batch item. An item that cannot be

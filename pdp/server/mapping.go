@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/verdict-authz/verdict/pdp"
@@ -130,48 +131,57 @@ func (ev evaluation) check(prefix string, req requirement) error {
 // request maps the evaluation to engine attributes (contract 3).
 func (ev evaluation) request() (*pdp.Request, error) {
 	req := &pdp.Request{Attributes: make([]pdp.Attribute, 0, 12)}
-	if err := addEntity(req, pdp.CategorySubject, "subject", ev.subject, map[string]string{"id": subjectIDAttribute}); err != nil {
+	if err := addEntity(req, pdp.CategorySubject, "subject", ev.subject, "id", subjectIDAttribute); err != nil {
 		return nil, err
 	}
-	if err := addEntity(req, pdp.CategoryAction, "action", ev.action, map[string]string{"name": actionIDAttribute}); err != nil {
+	if err := addEntity(req, pdp.CategoryAction, "action", ev.action, "name", actionIDAttribute); err != nil {
 		return nil, err
 	}
-	if err := addEntity(req, pdp.CategoryResource, "resource", ev.resource, map[string]string{"id": resourceIDAttribute}); err != nil {
+	if err := addEntity(req, pdp.CategoryResource, "resource", ev.resource, "id", resourceIDAttribute); err != nil {
 		return nil, err
 	}
-	if err := addMembers(req, pdp.CategoryEnvironment, "context", ev.context, nil); err != nil {
+	if err := addMembers(req, pdp.CategoryEnvironment, "context", ev.context, "", ""); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
-func addEntity(req *pdp.Request, category, path string, e *entity, aliases map[string]string) error {
+// addEntity adds the members of e; the member aliasKey is also added
+// under the standard XACML identifier alias.
+func addEntity(req *pdp.Request, category, path string, e *entity, aliasKey, alias string) error {
 	if e == nil {
 		return nil
 	}
-	if err := addMembers(req, category, path, e.fields, aliases); err != nil {
+	if err := addMembers(req, category, path, e.fields, aliasKey, alias); err != nil {
 		return err
 	}
-	return addMembers(req, category, path+".properties", e.props, nil)
+	return addMembers(req, category, path+".properties", e.props, "", "")
 }
 
-// addMembers adds one attribute per member of m, in key order so that the
-// request is the same whatever order the JSON had.
-func addMembers(req *pdp.Request, category, path string, m map[string]any, aliases map[string]string) error {
-	if len(m) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(m))
+// sortedKeys returns the keys of m in order, in buf when they fit.
+func sortedKeys(m map[string]any, buf []string) []string {
+	keys := buf[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := addValue(req, category, path+"."+k, k, m[k]); err != nil {
+	slices.Sort(keys)
+	return keys
+}
+
+// addMembers adds one attribute per member of m, in key order so that the
+// request is the same whatever order the JSON had. path names m in error
+// messages; it is only joined with a member's key when that member fails.
+func addMembers(req *pdp.Request, category, path string, m map[string]any, aliasKey, alias string) error {
+	if len(m) == 0 {
+		return nil
+	}
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:]) {
+		if err := addValue(req, category, path, k, k, m[k]); err != nil {
 			return err
 		}
-		if alias, ok := aliases[k]; ok {
-			if err := addValue(req, category, path+"."+k, alias, m[k]); err != nil {
+		if alias != "" && k == aliasKey {
+			if err := addValue(req, category, path, k, alias, m[k]); err != nil {
 				return err
 			}
 		}
@@ -179,19 +189,21 @@ func addMembers(req *pdp.Request, category, path string, m map[string]any, alias
 	return nil
 }
 
-// addValue adds the JSON value v as attribute id. Objects have no XACML
-// type: their members become attributes "id.member", recursively; arrays
-// are bags (objects inside them are flattened the same way).
-func addValue(req *pdp.Request, category, path, id string, v any) error {
+// addValue adds the JSON value v as attribute id; path+"."+key names it
+// in errors. Objects have no XACML type: their members become attributes
+// "id.member", recursively; arrays are bags (objects inside them are
+// flattened the same way).
+func addValue(req *pdp.Request, category, path, key, id string, v any) error {
 	switch x := v.(type) {
+	case string:
+		// The common case, without JSONValues' slice per value.
+		req.Add(category, id, pdp.Value{Type: "string", Lexical: x, Untyped: true})
+		return nil
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if err := addValue(req, category, path+"."+k, id+"."+k, x[k]); err != nil {
+		var buf [8]string
+		inner := path + "." + key
+		for _, k := range sortedKeys(x, buf[:]) {
+			if err := addValue(req, category, inner, k, id+"."+k, x[k]); err != nil {
 				return err
 			}
 		}
@@ -201,7 +213,7 @@ func addValue(req *pdp.Request, category, path, id string, v any) error {
 		for _, e := range x {
 			switch e.(type) {
 			case map[string]any, []any:
-				if err := addValue(req, category, path, id, e); err != nil {
+				if err := addValue(req, category, path, key, id, e); err != nil {
 					return err
 				}
 			default:
@@ -217,7 +229,7 @@ func addValue(req *pdp.Request, category, path, id string, v any) error {
 	}
 	vals, err := pdp.JSONValues(v)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s.%s: %w", path, key, err)
 	}
 	if len(vals) > 0 {
 		req.Add(category, id, vals...)

@@ -2,7 +2,10 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,6 +20,47 @@ type metrics struct {
 	duration  *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
 	inFlight  prometheus.Gauge
+
+	// byEffect caches the decisions_total child of each common decision:
+	// looking a child up by label hashes the label and takes a lock, on
+	// every decision.
+	byEffect [4]lazyCounter
+}
+
+// lazyCounter is a counter child resolved on first use, so that a series
+// appears in /metrics only once something was counted, as with
+// WithLabelValues.
+type lazyCounter struct {
+	once sync.Once
+	c    prometheus.Counter
+}
+
+func (l *lazyCounter) inc(vec *prometheus.CounterVec, labels ...string) {
+	l.once.Do(func() { l.c = vec.WithLabelValues(labels...) })
+	l.c.Inc()
+}
+
+// apiMetrics are one API's request counter and latency histogram, with
+// the children of the usual outcome resolved once.
+type apiMetrics struct {
+	m        *metrics
+	api      string
+	ok       lazyCounter
+	durOnce  sync.Once
+	duration prometheus.Observer
+}
+
+func (m *metrics) forAPI(api string) *apiMetrics { return &apiMetrics{m: m, api: api} }
+
+// observe counts one request that ended with HTTP status code.
+func (a *apiMetrics) observe(code int, d time.Duration) {
+	if code == 200 {
+		a.ok.inc(a.m.requests, a.api, "200")
+	} else {
+		a.m.requests.WithLabelValues(a.api, strconv.Itoa(code)).Inc()
+	}
+	a.durOnce.Do(func() { a.duration = a.m.duration.WithLabelValues(a.api) })
+	a.duration.Observe(d.Seconds())
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,5 +92,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 }
 
 func (m *metrics) decision(e pdp.Effect) {
-	m.decisions.WithLabelValues(strings.ToLower(string(e))).Inc()
+	switch e {
+	case pdp.EffectPermit:
+		m.byEffect[0].inc(m.decisions, "permit")
+	case pdp.EffectDeny:
+		m.byEffect[1].inc(m.decisions, "deny")
+	case pdp.EffectNotApplicable:
+		m.byEffect[2].inc(m.decisions, "notapplicable")
+	case pdp.EffectIndeterminate:
+		m.byEffect[3].inc(m.decisions, "indeterminate")
+	default:
+		m.decisions.WithLabelValues(strings.ToLower(string(e))).Inc()
+	}
 }

@@ -68,6 +68,7 @@ type config struct {
 	decisionLog     DecisionLogger
 	logService      string
 	revocation      *revocation.Set
+	overload        overloadConfig
 }
 
 func newConfig(opts []Option) config {

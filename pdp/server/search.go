@@ -139,13 +139,14 @@ func (s *Server) searchHandler(kind searchKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := s.withDeadline(r.Context())
 		defer cancel()
-		release, err := s.acquire(ctx)
+		weight := s.bodyWeight(r)
+		err := s.acquireBody(ctx, weight)
 		if err != nil {
 			writeError(w, decisionError(err))
 			return
 		}
-		defer release()
-		body, aerr := readJSONObject(w, r, s.cfg.maxBytes)
+		defer s.releaseBody(weight)
+		body, aerr := s.readJSONObject(w, r)
 		if aerr == nil && s.cfg.rejectUnknown {
 			aerr = checkKnown(body, "subject", "action", "resource", "context", "page")
 		}

@@ -34,12 +34,14 @@ type Server struct {
 	engine  *pdp.Engine
 	cfg     config
 	metrics *metrics
-	slots   chan struct{}
+	limit   *limiter
 	handler http.Handler
 	grpc    *grpc.Server
 	health  *healthState
 	// tracker closes connections of revoked clients (WithRevocation).
 	tracker *tlsconfig.ConnTracker
+	buffers bufferPool
+	ids     *requestIDs
 
 	mu        sync.Mutex
 	serving   bool
@@ -82,7 +84,8 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 		engine:  engine,
 		cfg:     cfg,
 		metrics: m,
-		slots:   make(chan struct{}, cfg.maxInFlight),
+		limit:   newLimiter(cfg),
+		ids:     newRequestIDs(),
 		stop:    make(chan struct{}),
 	}
 	if cfg.revocation != nil {
@@ -258,24 +261,14 @@ func (s *Server) withDeadline(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, s.cfg.timeout)
 }
 
-// acquire takes a decision slot, waiting until ctx ends at most; release
-// gives it back. The slots bound the memory a flood of requests can pin.
-func (s *Server) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case s.slots <- struct{}{}:
-	default:
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (limit %d)", ErrBusy, cap(s.slots))
-		}
-	}
-	s.metrics.inFlight.Inc()
-	return func() {
-		s.metrics.inFlight.Dec()
-		<-s.slots
-	}, nil
-}
+// acquire takes a decision slot, waiting until ctx ends at most (and not
+// at all when too many requests wait already); release gives it back (a
+// method, not a returned closure, which would cost an allocation per
+// request). The slots bound the memory a flood of requests can pin.
+func (s *Server) acquire(ctx context.Context) error { return s.acquireBody(ctx, 0) }
+
+// release gives back the slot of a successful acquire.
+func (s *Server) release() { s.releaseBody(0) }
 
 // decide asks the engine. A request the engine cannot use is an error
 // wrapping pdp.ErrBadRequest; no active policy is ErrNotReady; an expired
