@@ -151,7 +151,7 @@ func New(ctx context.Context, nc *nats.Conn, engine *pdp.Engine, opts ...Option)
 		last := s.LastError()
 		s.Close()
 		if last != nil {
-			return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w (last error: %v)", cfg.service, ctx.Err(), last)
+			return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w (last error: %w)", cfg.service, ctx.Err(), last)
 		}
 		return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w", cfg.service, ctx.Err())
 	}
