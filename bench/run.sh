@@ -23,6 +23,19 @@ go test -run '^$' -bench 'HotSwap' -benchtime 1x -timeout 60m ./sdk/ -args -sdk.
 go test -run '^$' -bench RevocationPropagation -benchtime 1x ./pki/revocation/ | tee "$out/revocation.txt"
 go test -run '^$' -bench 'Issue' -benchmem ./pki/ca/ | tee "$out/ca.txt"
 go test -run '^$' -bench 'OCSP' ./pki/caserver/ | tee -a "$out/ca.txt"
+# Policy distribution: push -> N embedded PDPs (each on its own NATS
+# connection) until the last one verified it, and per-PDP activation.
+# N=1000 needs about 3 file descriptors per PDP (client and server side of
+# its connection, JetStream files): it runs when the soft limit can be
+# raised to 8192; BENCH_DELIVERY_1000=0 skips it.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+n1000=${BENCH_DELIVERY_1000:-1}
+if [ "$n1000" = 1 ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+  echo "delivery N=1000 skipped: ulimit -n is $(ulimit -n), below 8192"
+  n1000=0
+fi
+VERDICT_BENCH_1000=$n1000 go test -run '^$' -bench 'Delivery' -benchtime "${DELIVERY_PUSHES:-20}x" -timeout 60m ./integration/ | tee "$out/delivery.txt"
+go test -run '^$' -bench 'Activation' -benchmem -count "$count" -timeout 60m ./integration/ | tee "$out/activation.txt"
 for f in synth sdk token; do
   go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/$f.txt" > "$out/$f.benchstat.txt" || true
 done

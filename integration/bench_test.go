@@ -168,11 +168,17 @@ func benchDelivery(b *testing.B, n int, group *bundlesource.Group) {
 	obs := newDeliveryObserver()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	// Start the PDPs a few at a time: a thousand consumer creations at
+	// once only time out against the JetStream API and retry.
+	starting := make(chan struct{}, 32)
+	setup := time.Now()
 	for i := range n {
 		wg.Add(1)
+		starting <- struct{}{}
 		go func() {
 			defer wg.Done()
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer func() { <-starting }()
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
 			src, err := bundlesource.New(sctx, dial(b, url, fmt.Sprintf("pdp-%d", i)), pdp.New(),
 				bundlesource.WithService("bench"), bundlesource.WithTrustStore(trust), bundlesource.WithInstance(fmt.Sprintf("pdp-%d", i)),
@@ -190,6 +196,7 @@ func benchDelivery(b *testing.B, n int, group *bundlesource.Group) {
 	for err := range errs {
 		b.Fatal(err)
 	}
+	b.Logf("%d PDPs started in %s", n, time.Since(setup).Round(time.Millisecond))
 
 	var verified, active []time.Duration
 	b.ResetTimer()

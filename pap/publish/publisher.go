@@ -36,6 +36,7 @@ type Publisher struct {
 	mu            sync.Mutex // serialises publishes and key changes
 	key           *bundle.SigningKey
 	keySetVersion uint64
+	pending       *bundle.SigningKey // announced by Announce, not switched to yet
 	obs           jetstream.ObjectStore
 }
 

@@ -249,6 +249,9 @@ func (s *Source) applyKeySet(data []byte) error {
 	}
 	s.log.Info("key set applied", "version", ks.KeySet().Version, "signer", ks.SignerKeyID())
 	s.persistKeySet()
+	// Tell the PAP at once: it waits for PDPs to learn a new key before
+	// signing with it.
+	s.publishHeartbeat(false)
 	if pending := s.pendingKey; pending != nil {
 		s.pendingKey = nil
 		return s.applyArchive(pending, nil)
@@ -276,6 +279,7 @@ func (s *Source) refreshKeySet() bool {
 	}
 	s.log.Info("key set fetched and applied", "version", ks.KeySet().Version)
 	s.persistKeySet()
+	s.publishHeartbeat(false)
 	return true
 }
 
