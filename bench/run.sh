@@ -5,6 +5,8 @@
 #
 #   BENCH_COUNT   go test -count (default 6, benchstat-friendly)
 #   WRK_DURATION  seconds per wrk run (default 20)
+#   DELIVERY_PUSHES      pushes per delivery benchmark (default 20)
+#   BENCH_DELIVERY_1000  0 skips delivery to 1,000 PDPs (default 1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,7 +36,21 @@ if [ "$n1000" = 1 ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8
   echo "delivery N=1000 skipped: ulimit -n is $(ulimit -n), below 8192"
   n1000=0
 fi
-VERDICT_BENCH_1000=$n1000 go test -run '^$' -bench 'Delivery' -benchtime "${DELIVERY_PUSHES:-20}x" -timeout 60m ./integration/ | tee "$out/delivery.txt"
+# The PDPs talk to a separate nats-server process when one is installed,
+# as they would in production; an in-process server would share the
+# benchmark's CPUs and garbage collector with a thousand PDPs.
+nats_url=${VERDICT_TEST_NATS_URL:-}
+nats_pid=""
+if [ -z "$nats_url" ] && command -v nats-server >/dev/null; then
+  nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  nats_dir=$(mktemp -d)
+  nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$nats_dir" >"$out/nats-server.log" 2>&1 &
+  nats_pid=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
+  nats_url="nats://127.0.0.1:$nats_port"
+fi
+VERDICT_TEST_NATS_URL=$nats_url VERDICT_BENCH_1000=$n1000 go test -run '^$' -bench 'Delivery' -benchtime "${DELIVERY_PUSHES:-20}x" -timeout 60m ./integration/ | tee "$out/delivery.txt"
+if [ -n "$nats_pid" ]; then kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; rm -rf "$nats_dir"; fi
 go test -run '^$' -bench 'Activation' -benchmem -count "$count" -timeout 60m ./integration/ | tee "$out/activation.txt"
 for f in synth sdk token; do
   go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/$f.txt" > "$out/$f.benchstat.txt" || true
