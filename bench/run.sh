@@ -5,6 +5,8 @@
 #
 #   BENCH_COUNT   go test -count (default 6, benchstat-friendly)
 #   WRK_DURATION  seconds per wrk run (default 20)
+#   DELIVERY_PUSHES      pushes per delivery benchmark (default 20)
+#   BENCH_DELIVERY_1000  0 skips delivery to 1,000 PDPs (default 1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,6 +25,33 @@ go test -run '^$' -bench 'HotSwap' -benchtime 1x -timeout 60m ./sdk/ -args -sdk.
 go test -run '^$' -bench RevocationPropagation -benchtime 1x ./pki/revocation/ | tee "$out/revocation.txt"
 go test -run '^$' -bench 'Issue' -benchmem ./pki/ca/ | tee "$out/ca.txt"
 go test -run '^$' -bench 'OCSP' ./pki/caserver/ | tee -a "$out/ca.txt"
+# Policy distribution: push -> N embedded PDPs (each on its own NATS
+# connection) until the last one verified it, and per-PDP activation.
+# N=1000 needs about 3 file descriptors per PDP (client and server side of
+# its connection, JetStream files): it runs when the soft limit can be
+# raised to 8192; BENCH_DELIVERY_1000=0 skips it.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+n1000=${BENCH_DELIVERY_1000:-1}
+if [ "$n1000" = 1 ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 8192 ]; then
+  echo "delivery N=1000 skipped: ulimit -n is $(ulimit -n), below 8192"
+  n1000=0
+fi
+# The PDPs talk to a separate nats-server process when one is installed,
+# as they would in production; an in-process server would share the
+# benchmark's CPUs and garbage collector with a thousand PDPs.
+nats_url=${VERDICT_TEST_NATS_URL:-}
+nats_pid=""
+if [ -z "$nats_url" ] && command -v nats-server >/dev/null; then
+  nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  nats_dir=$(mktemp -d)
+  nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$nats_dir" >"$out/nats-server.log" 2>&1 &
+  nats_pid=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
+  nats_url="nats://127.0.0.1:$nats_port"
+fi
+VERDICT_TEST_NATS_URL=$nats_url VERDICT_BENCH_1000=$n1000 go test -run '^$' -bench 'Delivery' -benchtime "${DELIVERY_PUSHES:-20}x" -timeout 60m ./integration/ | tee "$out/delivery.txt"
+if [ -n "$nats_pid" ]; then kill "$nats_pid"; wait "$nats_pid" 2>/dev/null || true; rm -rf "$nats_dir"; fi
+go test -run '^$' -bench 'Activation' -benchmem -count "$count" -timeout 60m ./integration/ | tee "$out/activation.txt"
 for f in synth sdk token; do
   go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out/$f.txt" > "$out/$f.benchstat.txt" || true
 done

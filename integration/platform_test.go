@@ -154,6 +154,18 @@ func (c crashable) Publish(ctx context.Context, rev store.Revision) (publish.Res
 	return c.pub.Publish(ctx, rev)
 }
 
+// SigningKeys, Announce and SwitchKey give the PAP's key RPCs the
+// publisher's keys.
+func (c crashable) SigningKeys(ctx context.Context) (publish.KeyStatus, error) {
+	return c.pub.SigningKeys(ctx)
+}
+
+func (c crashable) Announce(ctx context.Context, next *bundle.SigningKey, overlap time.Duration) (*bundle.SignedKeySet, error) {
+	return c.pub.Announce(ctx, next, overlap)
+}
+
+func (c crashable) SwitchKey(next *bundle.SigningKey) error { return c.pub.SwitchKey(next) }
+
 func (c crashable) Reconcile(ctx context.Context, st store.Store) ([]publish.Result, error) {
 	if c.crash.Load() {
 		return nil, nil

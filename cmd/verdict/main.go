@@ -59,6 +59,7 @@ func commands() map[string]command {
 		"policy diff":     {"diff two revisions, or a revision and local files", runPolicyDiff},
 		"policy rollback": {"republish an earlier revision as a new one and wait for the PDPs", runPolicyRollback},
 		"policy status":   {"show how far a revision has spread among the live PDPs", runPolicyStatus},
+		"policy keys":     {"list or rotate the bundle-signing keys (policy keys list|rotate)", runPolicyKeys},
 		"up":              {"run NATS, the PAP, a PDP and the example policies on this machine", runUp},
 		"ca serve":        {"run the certificate authority's HTTPS API (REST, OCSP, CRL)", runCAServe},
 		"ca init":         {"create the certificate authority and its admin client certificate", runCAInit},

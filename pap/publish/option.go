@@ -33,6 +33,7 @@ type config struct {
 	logger      *slog.Logger
 	registerer  prometheus.Registerer
 	now         func() time.Time
+	keyFile     string
 }
 
 type optionFunc func(*config)
@@ -94,4 +95,12 @@ func WithRegisterer(r prometheus.Registerer) Option {
 // (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
+}
+
+// WithKeyFile names the file the signing key was loaded from: a rotation
+// writes the new key there (keeping the old one beside it, named after its
+// key id) before signing with it, so that a restarted PAP signs with the
+// key PDPs were told about.
+func WithKeyFile(path string) Option {
+	return optionFunc(func(c *config) { c.keyFile = path })
 }

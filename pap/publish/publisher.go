@@ -38,6 +38,7 @@ type Publisher struct {
 	keySetVersion uint64
 	obs           jetstream.ObjectStore            // the shared bucket
 	buckets       map[string]jetstream.ObjectStore // per service, WithServiceBuckets
+	pending       *bundle.SigningKey               // announced by Announce, not switched to yet
 }
 
 // Result says what Publish did.

@@ -145,15 +145,23 @@ func (s *Source) applyArchive(data []byte, want *Pointer) error {
 // replayed older one (bundle.ErrStale).
 func (s *Source) open(data []byte) (*bundle.Bundle, error) {
 	cur := s.snapshot()
-	b, err := bundle.Open(bytes.NewReader(data), s.cfg.trust,
-		bundle.WithService(s.cfg.service), bundle.WithActiveRevision(cur.revision), bundle.WithMaxSize(s.cfg.maxSize))
-	if errors.Is(err, bundle.ErrStale) {
-		if old, rerr := bundle.Read(bytes.NewReader(data), bundle.WithMaxSize(s.cfg.maxSize)); rerr == nil &&
-			old.Manifest().Revision == cur.revision && old.Digest() == cur.digest {
-			return nil, errDuplicate
+	var b *bundle.Bundle
+	var err error
+	if g := s.cfg.group; g != nil {
+		var e *groupEntry
+		if e, err = g.read(data, s.maxSize()); err == nil {
+			b, err = e.b, e.verify(s.cfg.trust, s.cfg.service, cur.revision)
 		}
+	} else if b, err = bundle.Read(bytes.NewReader(data), bundle.WithMaxSize(s.cfg.maxSize)); err == nil {
+		err = b.Verify(s.cfg.trust, bundle.WithService(s.cfg.service), bundle.WithActiveRevision(cur.revision))
 	}
-	return b, err
+	if errors.Is(err, bundle.ErrStale) && b != nil && b.Manifest().Revision == cur.revision && b.Digest() == cur.digest {
+		return nil, errDuplicate
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // applyPointer fetches the bundle a pointer names from the Object Store.
@@ -241,6 +249,9 @@ func (s *Source) applyKeySet(data []byte) error {
 	}
 	s.log.Info("key set applied", "version", ks.KeySet().Version, "signer", ks.SignerKeyID())
 	s.persistKeySet()
+	// Tell the PAP at once: it waits for PDPs to learn a new key before
+	// signing with it.
+	s.publishHeartbeat(false)
 	if pending := s.pendingKey; pending != nil {
 		s.pendingKey = nil
 		return s.applyArchive(pending, nil)
@@ -268,6 +279,7 @@ func (s *Source) refreshKeySet() bool {
 	}
 	s.log.Info("key set fetched and applied", "version", ks.KeySet().Version)
 	s.persistKeySet()
+	s.publishHeartbeat(false)
 	return true
 }
 

@@ -34,6 +34,18 @@
 // reported in the heartbeat's last_error. A redelivery of the active
 // revision (same revision and digest) is not an error.
 //
+// Heartbeats also carry the version of the key set the PDP applied
+// (key_set_version), which is how the PAP knows that PDPs learned a new
+// signing key before it signs bundles with it.
+//
+// # Many PDPs in one process
+//
+// Sources created WithGroup(g) share a Group: each archive is decompressed,
+// parsed and signature-checked once for all of them (every Source still
+// applies its own trust store, service and revision order), and at most a
+// bounded number compile at the same time, so that a burst of activations
+// never delays the delivery and verification of the next bundle.
+//
 // Every activated bundle is written to the cache directory (with the key
 // set that vouches for its key), so that a PDP restarting while NATS is
 // unreachable starts on its last-known-good revision.

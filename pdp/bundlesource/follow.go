@@ -117,6 +117,8 @@ func (s *Source) Heartbeat() Heartbeat {
 		Digest:     st.digest,
 		Time:       time.Now().UTC(),
 		IntervalMS: s.cfg.interval.Milliseconds(),
+
+		KeySetVersion: s.cfg.trust.Version(),
 	}
 	if st.lastError != nil {
 		hb.LastError = st.lastError.Error()

@@ -27,6 +27,7 @@ type config struct {
 	maxSize    int64
 	retryMax   time.Duration
 	observer   Observer
+	group      *Group
 }
 
 type optionFunc func(*config)

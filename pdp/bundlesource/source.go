@@ -151,7 +151,7 @@ func New(ctx context.Context, nc *nats.Conn, engine *pdp.Engine, opts ...Option)
 		last := s.LastError()
 		s.Close()
 		if last != nil {
-			return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w (last error: %v)", cfg.service, ctx.Err(), last)
+			return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w (last error: %w)", cfg.service, ctx.Err(), last)
 		}
 		return nil, fmt.Errorf("bundlesource: no bundle for service %s became active: %w", cfg.service, ctx.Err())
 	}
@@ -216,7 +216,16 @@ func (s *Source) activate(b *bundle.Bundle, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := s.engine.Activate(s.ctx, p); err != nil {
+	if g := s.cfg.group; g != nil {
+		if err := g.acquire(s.ctx); err != nil {
+			return err
+		}
+		err = s.engine.Activate(s.ctx, p)
+		g.release()
+	} else {
+		err = s.engine.Activate(s.ctx, p)
+	}
+	if err != nil {
 		return err
 	}
 	m := b.Manifest()

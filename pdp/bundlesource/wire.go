@@ -164,6 +164,10 @@ type Heartbeat struct {
 	// IntervalMS is the PDP's heartbeat interval in milliseconds, so that
 	// the PAP can tell when this PDP has missed three.
 	IntervalMS int64 `json:"interval_ms,omitempty"`
+	// KeySetVersion is the version of the signing key set the PDP last
+	// applied (0 when it trusts only its configured keys), so that the PAP
+	// signs with a new key only once PDPs have learned it.
+	KeySetVersion uint64 `json:"key_set_version,omitempty"`
 	// Stopping is set on the last heartbeat of a PDP that shuts down
 	// cleanly, so that it leaves rollout views at once.
 	Stopping bool `json:"stopping,omitempty"`

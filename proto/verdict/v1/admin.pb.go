@@ -2023,6 +2023,372 @@ func (x *WatchRolloutResponse) GetRollout() *Rollout {
 	return nil
 }
 
+// SigningKey is one bundle-signing public key as PDPs learn it.
+type SigningKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// key_id is the key's id, derived from the public key; bundles name their
+	// signer by it.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// public_key is the Ed25519 public key (32 bytes).
+	PublicKey []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// not_before, when set, is the first instant PDPs trust the key.
+	NotBefore *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
+	// not_after, when set, is the first instant PDPs no longer trust the key:
+	// the end of a rotation's overlap.
+	NotAfter *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=not_after,json=notAfter,proto3" json:"not_after,omitempty"`
+	// signing is true for the key the PAP signs bundles with now.
+	Signing bool `protobuf:"varint,5,opt,name=signing,proto3" json:"signing,omitempty"`
+	// retired is true once not_after has passed.
+	Retired       bool `protobuf:"varint,6,opt,name=retired,proto3" json:"retired,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigningKey) Reset() {
+	*x = SigningKey{}
+	mi := &file_verdict_v1_admin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigningKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigningKey) ProtoMessage() {}
+
+func (x *SigningKey) ProtoReflect() protoreflect.Message {
+	mi := &file_verdict_v1_admin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
+func (*SigningKey) Descriptor() ([]byte, []int) {
+	return file_verdict_v1_admin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SigningKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SigningKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *SigningKey) GetNotBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotBefore
+	}
+	return nil
+}
+
+func (x *SigningKey) GetNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotAfter
+	}
+	return nil
+}
+
+func (x *SigningKey) GetSigning() bool {
+	if x != nil {
+		return x.Signing
+	}
+	return false
+}
+
+func (x *SigningKey) GetRetired() bool {
+	if x != nil {
+		return x.Retired
+	}
+	return false
+}
+
+// ListSigningKeysRequest asks for the signing keys; it has no parameters.
+type ListSigningKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSigningKeysRequest) Reset() {
+	*x = ListSigningKeysRequest{}
+	mi := &file_verdict_v1_admin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSigningKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSigningKeysRequest) ProtoMessage() {}
+
+func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_verdict_v1_admin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
+	return file_verdict_v1_admin_proto_rawDescGZIP(), []int{26}
+}
+
+// ListSigningKeysResponse describes the keys.
+type ListSigningKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// signing_key_id is the key bundles are signed with now.
+	SigningKeyId string `protobuf:"bytes,1,opt,name=signing_key_id,json=signingKeyId,proto3" json:"signing_key_id,omitempty"`
+	// key_set_version is the version of the key set last published, 0 when
+	// none was (PDPs then trust only their locally configured keys).
+	KeySetVersion uint64 `protobuf:"varint,2,opt,name=key_set_version,json=keySetVersion,proto3" json:"key_set_version,omitempty"`
+	// keys are the keys of that key set, plus the signing key when the set
+	// does not list it.
+	Keys []*SigningKey `protobuf:"bytes,3,rep,name=keys,proto3" json:"keys,omitempty"`
+	// issue_time is when the key set was signed.
+	IssueTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=issue_time,json=issueTime,proto3" json:"issue_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSigningKeysResponse) Reset() {
+	*x = ListSigningKeysResponse{}
+	mi := &file_verdict_v1_admin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSigningKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSigningKeysResponse) ProtoMessage() {}
+
+func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_verdict_v1_admin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
+	return file_verdict_v1_admin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListSigningKeysResponse) GetSigningKeyId() string {
+	if x != nil {
+		return x.SigningKeyId
+	}
+	return ""
+}
+
+func (x *ListSigningKeysResponse) GetKeySetVersion() uint64 {
+	if x != nil {
+		return x.KeySetVersion
+	}
+	return 0
+}
+
+func (x *ListSigningKeysResponse) GetKeys() []*SigningKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListSigningKeysResponse) GetIssueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssueTime
+	}
+	return nil
+}
+
+// RotateSigningKeyRequest sets the rotation's timing.
+type RotateSigningKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// overlap_seconds is how long PDPs keep trusting the old key after the
+	// rotation, so that bundles signed with it and still in flight stay
+	// valid; 0 means 24 hours.
+	OverlapSeconds int64 `protobuf:"varint,1,opt,name=overlap_seconds,json=overlapSeconds,proto3" json:"overlap_seconds,omitempty"`
+	// propagation_timeout_seconds bounds the wait for live PDPs to report the
+	// new key set before bundles are signed with the new key; 0 means 30
+	// seconds. PDPs that miss it fetch the key set when they meet the new key.
+	PropagationTimeoutSeconds int64 `protobuf:"varint,2,opt,name=propagation_timeout_seconds,json=propagationTimeoutSeconds,proto3" json:"propagation_timeout_seconds,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *RotateSigningKeyRequest) Reset() {
+	*x = RotateSigningKeyRequest{}
+	mi := &file_verdict_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSigningKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSigningKeyRequest) ProtoMessage() {}
+
+func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_verdict_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
+	return file_verdict_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RotateSigningKeyRequest) GetOverlapSeconds() int64 {
+	if x != nil {
+		return x.OverlapSeconds
+	}
+	return 0
+}
+
+func (x *RotateSigningKeyRequest) GetPropagationTimeoutSeconds() int64 {
+	if x != nil {
+		return x.PropagationTimeoutSeconds
+	}
+	return 0
+}
+
+// RotateSigningKeyResponse describes the rotation.
+type RotateSigningKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// old_key_id is the key that signed bundles until now.
+	OldKeyId string `protobuf:"bytes,1,opt,name=old_key_id,json=oldKeyId,proto3" json:"old_key_id,omitempty"`
+	// new_key_id is the key that signs bundles from now on.
+	NewKeyId string `protobuf:"bytes,2,opt,name=new_key_id,json=newKeyId,proto3" json:"new_key_id,omitempty"`
+	// key_set_version is the version of the key set announcing the new key.
+	KeySetVersion uint64 `protobuf:"varint,3,opt,name=key_set_version,json=keySetVersion,proto3" json:"key_set_version,omitempty"`
+	// old_key_not_after is when PDPs stop trusting the old key.
+	OldKeyNotAfter *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=old_key_not_after,json=oldKeyNotAfter,proto3" json:"old_key_not_after,omitempty"`
+	// confirmed_count is how many live PDPs reported the new key set before
+	// the switch; live_count how many were live.
+	ConfirmedCount int32 `protobuf:"varint,5,opt,name=confirmed_count,json=confirmedCount,proto3" json:"confirmed_count,omitempty"`
+	// live_count is the number of live PDPs when the switch happened.
+	LiveCount int32 `protobuf:"varint,6,opt,name=live_count,json=liveCount,proto3" json:"live_count,omitempty"`
+	// stragglers are the live PDPs (service/instance) that had not reported
+	// the new key set when the propagation timeout passed.
+	Stragglers    []string `protobuf:"bytes,7,rep,name=stragglers,proto3" json:"stragglers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSigningKeyResponse) Reset() {
+	*x = RotateSigningKeyResponse{}
+	mi := &file_verdict_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSigningKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSigningKeyResponse) ProtoMessage() {}
+
+func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_verdict_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSigningKeyResponse.ProtoReflect.Descriptor instead.
+func (*RotateSigningKeyResponse) Descriptor() ([]byte, []int) {
+	return file_verdict_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RotateSigningKeyResponse) GetOldKeyId() string {
+	if x != nil {
+		return x.OldKeyId
+	}
+	return ""
+}
+
+func (x *RotateSigningKeyResponse) GetNewKeyId() string {
+	if x != nil {
+		return x.NewKeyId
+	}
+	return ""
+}
+
+func (x *RotateSigningKeyResponse) GetKeySetVersion() uint64 {
+	if x != nil {
+		return x.KeySetVersion
+	}
+	return 0
+}
+
+func (x *RotateSigningKeyResponse) GetOldKeyNotAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldKeyNotAfter
+	}
+	return nil
+}
+
+func (x *RotateSigningKeyResponse) GetConfirmedCount() int32 {
+	if x != nil {
+		return x.ConfirmedCount
+	}
+	return 0
+}
+
+func (x *RotateSigningKeyResponse) GetLiveCount() int32 {
+	if x != nil {
+		return x.LiveCount
+	}
+	return 0
+}
+
+func (x *RotateSigningKeyResponse) GetStragglers() []string {
+	if x != nil {
+		return x.Stragglers
+	}
+	return nil
+}
+
 var File_verdict_v1_admin_proto protoreflect.FileDescriptor
 
 const file_verdict_v1_admin_proto_rawDesc = "" +
@@ -2158,7 +2524,40 @@ const file_verdict_v1_admin_proto_rawDesc = "" +
 	"\x11include_instances\x18\x03 \x01(\bR\x10includeInstances\x12\x16\n" +
 	"\x06follow\x18\x04 \x01(\bR\x06follow\"E\n" +
 	"\x14WatchRolloutResponse\x12-\n" +
-	"\arollout\x18\x01 \x01(\v2\x13.verdict.v1.RolloutR\arollout*y\n" +
+	"\arollout\x18\x01 \x01(\v2\x13.verdict.v1.RolloutR\arollout\"\xea\x01\n" +
+	"\n" +
+	"SigningKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x02 \x01(\fR\tpublicKey\x129\n" +
+	"\n" +
+	"not_before\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tnotBefore\x127\n" +
+	"\tnot_after\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bnotAfter\x12\x18\n" +
+	"\asigning\x18\x05 \x01(\bR\asigning\x12\x18\n" +
+	"\aretired\x18\x06 \x01(\bR\aretired\"\x18\n" +
+	"\x16ListSigningKeysRequest\"\xce\x01\n" +
+	"\x17ListSigningKeysResponse\x12$\n" +
+	"\x0esigning_key_id\x18\x01 \x01(\tR\fsigningKeyId\x12&\n" +
+	"\x0fkey_set_version\x18\x02 \x01(\x04R\rkeySetVersion\x12*\n" +
+	"\x04keys\x18\x03 \x03(\v2\x16.verdict.v1.SigningKeyR\x04keys\x129\n" +
+	"\n" +
+	"issue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tissueTime\"\x82\x01\n" +
+	"\x17RotateSigningKeyRequest\x12'\n" +
+	"\x0foverlap_seconds\x18\x01 \x01(\x03R\x0eoverlapSeconds\x12>\n" +
+	"\x1bpropagation_timeout_seconds\x18\x02 \x01(\x03R\x19propagationTimeoutSeconds\"\xad\x02\n" +
+	"\x18RotateSigningKeyResponse\x12\x1c\n" +
+	"\n" +
+	"old_key_id\x18\x01 \x01(\tR\boldKeyId\x12\x1c\n" +
+	"\n" +
+	"new_key_id\x18\x02 \x01(\tR\bnewKeyId\x12&\n" +
+	"\x0fkey_set_version\x18\x03 \x01(\x04R\rkeySetVersion\x12E\n" +
+	"\x11old_key_not_after\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0eoldKeyNotAfter\x12'\n" +
+	"\x0fconfirmed_count\x18\x05 \x01(\x05R\x0econfirmedCount\x12\x1d\n" +
+	"\n" +
+	"live_count\x18\x06 \x01(\x05R\tliveCount\x12\x1e\n" +
+	"\n" +
+	"stragglers\x18\a \x03(\tR\n" +
+	"stragglers*y\n" +
 	"\x12DiagnosticSeverity\x12#\n" +
 	"\x1fDIAGNOSTIC_SEVERITY_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19DIAGNOSTIC_SEVERITY_ERROR\x10\x01\x12\x1f\n" +
@@ -2174,7 +2573,7 @@ const file_verdict_v1_admin_proto_rawDesc = "" +
 	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CHANGE_TYPE_ADDED\x10\x01\x12\x17\n" +
 	"\x13CHANGE_TYPE_REMOVED\x10\x02\x12\x18\n" +
-	"\x14CHANGE_TYPE_MODIFIED\x10\x032\xda\x04\n" +
+	"\x14CHANGE_TYPE_MODIFIED\x10\x032\x95\x06\n" +
 	"\x12PolicyAdminService\x129\n" +
 	"\x04Push\x12\x17.verdict.v1.PushRequest\x1a\x18.verdict.v1.PushResponse\x12E\n" +
 	"\bValidate\x12\x1b.verdict.v1.ValidateRequest\x1a\x1c.verdict.v1.ValidateResponse\x129\n" +
@@ -2183,7 +2582,9 @@ const file_verdict_v1_admin_proto_rawDesc = "" +
 	"\x04Diff\x12\x17.verdict.v1.DiffRequest\x1a\x18.verdict.v1.DiffResponse\x12E\n" +
 	"\bRollback\x12\x1b.verdict.v1.RollbackRequest\x1a\x1c.verdict.v1.RollbackResponse\x12T\n" +
 	"\rRolloutStatus\x12 .verdict.v1.RolloutStatusRequest\x1a!.verdict.v1.RolloutStatusResponse\x12S\n" +
-	"\fWatchRollout\x12\x1f.verdict.v1.WatchRolloutRequest\x1a .verdict.v1.WatchRolloutResponse0\x01B=Z;github.com/verdict-authz/verdict/proto/verdict/v1;verdictv1b\x06proto3"
+	"\fWatchRollout\x12\x1f.verdict.v1.WatchRolloutRequest\x1a .verdict.v1.WatchRolloutResponse0\x01\x12Z\n" +
+	"\x0fListSigningKeys\x12\".verdict.v1.ListSigningKeysRequest\x1a#.verdict.v1.ListSigningKeysResponse\x12]\n" +
+	"\x10RotateSigningKey\x12#.verdict.v1.RotateSigningKeyRequest\x1a$.verdict.v1.RotateSigningKeyResponseB=Z;github.com/verdict-authz/verdict/proto/verdict/v1;verdictv1b\x06proto3"
 
 var (
 	file_verdict_v1_admin_proto_rawDescOnce sync.Once
@@ -2198,7 +2599,7 @@ func file_verdict_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_verdict_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_verdict_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_verdict_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_verdict_v1_admin_proto_goTypes = []any{
 	(DiagnosticSeverity)(0),               // 0: verdict.v1.DiagnosticSeverity
 	(DiagnosticPhase)(0),                  // 1: verdict.v1.DiagnosticPhase
@@ -2228,13 +2629,18 @@ var file_verdict_v1_admin_proto_goTypes = []any{
 	(*RolloutStatusResponse)(nil),         // 25: verdict.v1.RolloutStatusResponse
 	(*WatchRolloutRequest)(nil),           // 26: verdict.v1.WatchRolloutRequest
 	(*WatchRolloutResponse)(nil),          // 27: verdict.v1.WatchRolloutResponse
-	(PolicyKind)(0),                       // 28: verdict.v1.PolicyKind
-	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
-	(*PolicyIdentifier)(nil),              // 30: verdict.v1.PolicyIdentifier
+	(*SigningKey)(nil),                    // 28: verdict.v1.SigningKey
+	(*ListSigningKeysRequest)(nil),        // 29: verdict.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),       // 30: verdict.v1.ListSigningKeysResponse
+	(*RotateSigningKeyRequest)(nil),       // 31: verdict.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),      // 32: verdict.v1.RotateSigningKeyResponse
+	(PolicyKind)(0),                       // 33: verdict.v1.PolicyKind
+	(*timestamppb.Timestamp)(nil),         // 34: google.protobuf.Timestamp
+	(*PolicyIdentifier)(nil),              // 35: verdict.v1.PolicyIdentifier
 }
 var file_verdict_v1_admin_proto_depIdxs = []int32{
-	28, // 0: verdict.v1.Revision.root_policy_kind:type_name -> verdict.v1.PolicyKind
-	29, // 1: verdict.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
+	33, // 0: verdict.v1.Revision.root_policy_kind:type_name -> verdict.v1.PolicyKind
+	34, // 1: verdict.v1.Revision.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: verdict.v1.Diagnostic.severity:type_name -> verdict.v1.DiagnosticSeverity
 	1,  // 3: verdict.v1.Diagnostic.phase:type_name -> verdict.v1.DiagnosticPhase
 	5,  // 4: verdict.v1.PolicyValidationFailure.diagnostics:type_name -> verdict.v1.Diagnostic
@@ -2243,13 +2649,13 @@ var file_verdict_v1_admin_proto_depIdxs = []int32{
 	5,  // 7: verdict.v1.PushResponse.warnings:type_name -> verdict.v1.Diagnostic
 	3,  // 8: verdict.v1.ValidateRequest.sources:type_name -> verdict.v1.PolicySource
 	5,  // 9: verdict.v1.ValidateResponse.diagnostics:type_name -> verdict.v1.Diagnostic
-	28, // 10: verdict.v1.ValidateResponse.root_policy_kind:type_name -> verdict.v1.PolicyKind
+	33, // 10: verdict.v1.ValidateResponse.root_policy_kind:type_name -> verdict.v1.PolicyKind
 	4,  // 11: verdict.v1.ListResponse.revisions:type_name -> verdict.v1.Revision
 	4,  // 12: verdict.v1.PolicyAdminServiceGetResponse.revision:type_name -> verdict.v1.Revision
 	3,  // 13: verdict.v1.PolicyAdminServiceGetResponse.sources:type_name -> verdict.v1.PolicySource
 	14, // 14: verdict.v1.PolicyAdminServiceGetResponse.compiled_modules:type_name -> verdict.v1.RegoModule
 	2,  // 15: verdict.v1.FileDiff.change:type_name -> verdict.v1.ChangeType
-	30, // 16: verdict.v1.PolicyChange.policy:type_name -> verdict.v1.PolicyIdentifier
+	35, // 16: verdict.v1.PolicyChange.policy:type_name -> verdict.v1.PolicyIdentifier
 	2,  // 17: verdict.v1.PolicyChange.change:type_name -> verdict.v1.ChangeType
 	3,  // 18: verdict.v1.DiffRequest.to_sources:type_name -> verdict.v1.PolicySource
 	4,  // 19: verdict.v1.DiffResponse.from:type_name -> verdict.v1.Revision
@@ -2257,33 +2663,42 @@ var file_verdict_v1_admin_proto_depIdxs = []int32{
 	16, // 21: verdict.v1.DiffResponse.files:type_name -> verdict.v1.FileDiff
 	17, // 22: verdict.v1.DiffResponse.policies:type_name -> verdict.v1.PolicyChange
 	4,  // 23: verdict.v1.RollbackResponse.revision:type_name -> verdict.v1.Revision
-	29, // 24: verdict.v1.PdpInstance.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	34, // 24: verdict.v1.PdpInstance.last_heartbeat_time:type_name -> google.protobuf.Timestamp
 	22, // 25: verdict.v1.Rollout.stragglers:type_name -> verdict.v1.PdpInstance
 	22, // 26: verdict.v1.Rollout.instances:type_name -> verdict.v1.PdpInstance
-	29, // 27: verdict.v1.Rollout.observe_time:type_name -> google.protobuf.Timestamp
+	34, // 27: verdict.v1.Rollout.observe_time:type_name -> google.protobuf.Timestamp
 	23, // 28: verdict.v1.RolloutStatusResponse.rollout:type_name -> verdict.v1.Rollout
 	23, // 29: verdict.v1.WatchRolloutResponse.rollout:type_name -> verdict.v1.Rollout
-	7,  // 30: verdict.v1.PolicyAdminService.Push:input_type -> verdict.v1.PushRequest
-	9,  // 31: verdict.v1.PolicyAdminService.Validate:input_type -> verdict.v1.ValidateRequest
-	11, // 32: verdict.v1.PolicyAdminService.List:input_type -> verdict.v1.ListRequest
-	13, // 33: verdict.v1.PolicyAdminService.Get:input_type -> verdict.v1.PolicyAdminServiceGetRequest
-	18, // 34: verdict.v1.PolicyAdminService.Diff:input_type -> verdict.v1.DiffRequest
-	20, // 35: verdict.v1.PolicyAdminService.Rollback:input_type -> verdict.v1.RollbackRequest
-	24, // 36: verdict.v1.PolicyAdminService.RolloutStatus:input_type -> verdict.v1.RolloutStatusRequest
-	26, // 37: verdict.v1.PolicyAdminService.WatchRollout:input_type -> verdict.v1.WatchRolloutRequest
-	8,  // 38: verdict.v1.PolicyAdminService.Push:output_type -> verdict.v1.PushResponse
-	10, // 39: verdict.v1.PolicyAdminService.Validate:output_type -> verdict.v1.ValidateResponse
-	12, // 40: verdict.v1.PolicyAdminService.List:output_type -> verdict.v1.ListResponse
-	15, // 41: verdict.v1.PolicyAdminService.Get:output_type -> verdict.v1.PolicyAdminServiceGetResponse
-	19, // 42: verdict.v1.PolicyAdminService.Diff:output_type -> verdict.v1.DiffResponse
-	21, // 43: verdict.v1.PolicyAdminService.Rollback:output_type -> verdict.v1.RollbackResponse
-	25, // 44: verdict.v1.PolicyAdminService.RolloutStatus:output_type -> verdict.v1.RolloutStatusResponse
-	27, // 45: verdict.v1.PolicyAdminService.WatchRollout:output_type -> verdict.v1.WatchRolloutResponse
-	38, // [38:46] is the sub-list for method output_type
-	30, // [30:38] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	34, // 30: verdict.v1.SigningKey.not_before:type_name -> google.protobuf.Timestamp
+	34, // 31: verdict.v1.SigningKey.not_after:type_name -> google.protobuf.Timestamp
+	28, // 32: verdict.v1.ListSigningKeysResponse.keys:type_name -> verdict.v1.SigningKey
+	34, // 33: verdict.v1.ListSigningKeysResponse.issue_time:type_name -> google.protobuf.Timestamp
+	34, // 34: verdict.v1.RotateSigningKeyResponse.old_key_not_after:type_name -> google.protobuf.Timestamp
+	7,  // 35: verdict.v1.PolicyAdminService.Push:input_type -> verdict.v1.PushRequest
+	9,  // 36: verdict.v1.PolicyAdminService.Validate:input_type -> verdict.v1.ValidateRequest
+	11, // 37: verdict.v1.PolicyAdminService.List:input_type -> verdict.v1.ListRequest
+	13, // 38: verdict.v1.PolicyAdminService.Get:input_type -> verdict.v1.PolicyAdminServiceGetRequest
+	18, // 39: verdict.v1.PolicyAdminService.Diff:input_type -> verdict.v1.DiffRequest
+	20, // 40: verdict.v1.PolicyAdminService.Rollback:input_type -> verdict.v1.RollbackRequest
+	24, // 41: verdict.v1.PolicyAdminService.RolloutStatus:input_type -> verdict.v1.RolloutStatusRequest
+	26, // 42: verdict.v1.PolicyAdminService.WatchRollout:input_type -> verdict.v1.WatchRolloutRequest
+	29, // 43: verdict.v1.PolicyAdminService.ListSigningKeys:input_type -> verdict.v1.ListSigningKeysRequest
+	31, // 44: verdict.v1.PolicyAdminService.RotateSigningKey:input_type -> verdict.v1.RotateSigningKeyRequest
+	8,  // 45: verdict.v1.PolicyAdminService.Push:output_type -> verdict.v1.PushResponse
+	10, // 46: verdict.v1.PolicyAdminService.Validate:output_type -> verdict.v1.ValidateResponse
+	12, // 47: verdict.v1.PolicyAdminService.List:output_type -> verdict.v1.ListResponse
+	15, // 48: verdict.v1.PolicyAdminService.Get:output_type -> verdict.v1.PolicyAdminServiceGetResponse
+	19, // 49: verdict.v1.PolicyAdminService.Diff:output_type -> verdict.v1.DiffResponse
+	21, // 50: verdict.v1.PolicyAdminService.Rollback:output_type -> verdict.v1.RollbackResponse
+	25, // 51: verdict.v1.PolicyAdminService.RolloutStatus:output_type -> verdict.v1.RolloutStatusResponse
+	27, // 52: verdict.v1.PolicyAdminService.WatchRollout:output_type -> verdict.v1.WatchRolloutResponse
+	30, // 53: verdict.v1.PolicyAdminService.ListSigningKeys:output_type -> verdict.v1.ListSigningKeysResponse
+	32, // 54: verdict.v1.PolicyAdminService.RotateSigningKey:output_type -> verdict.v1.RotateSigningKeyResponse
+	45, // [45:55] is the sub-list for method output_type
+	35, // [35:45] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_verdict_v1_admin_proto_init() }
@@ -2298,7 +2713,7 @@ func file_verdict_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_verdict_v1_admin_proto_rawDesc), len(file_verdict_v1_admin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   25,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PolicyAdminService_Push_FullMethodName          = "/verdict.v1.PolicyAdminService/Push"
-	PolicyAdminService_Validate_FullMethodName      = "/verdict.v1.PolicyAdminService/Validate"
-	PolicyAdminService_List_FullMethodName          = "/verdict.v1.PolicyAdminService/List"
-	PolicyAdminService_Get_FullMethodName           = "/verdict.v1.PolicyAdminService/Get"
-	PolicyAdminService_Diff_FullMethodName          = "/verdict.v1.PolicyAdminService/Diff"
-	PolicyAdminService_Rollback_FullMethodName      = "/verdict.v1.PolicyAdminService/Rollback"
-	PolicyAdminService_RolloutStatus_FullMethodName = "/verdict.v1.PolicyAdminService/RolloutStatus"
-	PolicyAdminService_WatchRollout_FullMethodName  = "/verdict.v1.PolicyAdminService/WatchRollout"
+	PolicyAdminService_Push_FullMethodName             = "/verdict.v1.PolicyAdminService/Push"
+	PolicyAdminService_Validate_FullMethodName         = "/verdict.v1.PolicyAdminService/Validate"
+	PolicyAdminService_List_FullMethodName             = "/verdict.v1.PolicyAdminService/List"
+	PolicyAdminService_Get_FullMethodName              = "/verdict.v1.PolicyAdminService/Get"
+	PolicyAdminService_Diff_FullMethodName             = "/verdict.v1.PolicyAdminService/Diff"
+	PolicyAdminService_Rollback_FullMethodName         = "/verdict.v1.PolicyAdminService/Rollback"
+	PolicyAdminService_RolloutStatus_FullMethodName    = "/verdict.v1.PolicyAdminService/RolloutStatus"
+	PolicyAdminService_WatchRollout_FullMethodName     = "/verdict.v1.PolicyAdminService/WatchRollout"
+	PolicyAdminService_ListSigningKeys_FullMethodName  = "/verdict.v1.PolicyAdminService/ListSigningKeys"
+	PolicyAdminService_RotateSigningKey_FullMethodName = "/verdict.v1.PolicyAdminService/RotateSigningKey"
 )
 
 // PolicyAdminServiceClient is the client API for PolicyAdminService service.
@@ -72,6 +74,18 @@ type PolicyAdminServiceClient interface {
 	// so `verdict policy push` can show progress and stop as soon as every
 	// live PDP has the revision, without polling.
 	WatchRollout(ctx context.Context, in *WatchRolloutRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRolloutResponse], error)
+	// ListSigningKeys reports the bundle-signing keys: the one signing
+	// bundles now, and every key of the key set PDPs last received with its
+	// validity window, so operators see which keys PDPs trust
+	// (`verdict policy keys list`).
+	ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error)
+	// RotateSigningKey replaces the bundle-signing key with overlap: the PAP
+	// generates a new key, publishes a key set signed by the current key that
+	// lists the current key (valid until the end of the overlap) and the new
+	// one, waits until every live PDP reports that key set (or the
+	// propagation timeout passes), and only then signs bundles with the new
+	// key. The old key is retired when its window closes.
+	RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*RotateSigningKeyResponse, error)
 }
 
 type policyAdminServiceClient struct {
@@ -171,6 +185,26 @@ func (c *policyAdminServiceClient) WatchRollout(ctx context.Context, in *WatchRo
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PolicyAdminService_WatchRolloutClient = grpc.ServerStreamingClient[WatchRolloutResponse]
 
+func (c *policyAdminServiceClient) ListSigningKeys(ctx context.Context, in *ListSigningKeysRequest, opts ...grpc.CallOption) (*ListSigningKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSigningKeysResponse)
+	err := c.cc.Invoke(ctx, PolicyAdminService_ListSigningKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *policyAdminServiceClient) RotateSigningKey(ctx context.Context, in *RotateSigningKeyRequest, opts ...grpc.CallOption) (*RotateSigningKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateSigningKeyResponse)
+	err := c.cc.Invoke(ctx, PolicyAdminService_RotateSigningKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PolicyAdminServiceServer is the server API for PolicyAdminService service.
 // All implementations must embed UnimplementedPolicyAdminServiceServer
 // for forward compatibility.
@@ -214,6 +248,18 @@ type PolicyAdminServiceServer interface {
 	// so `verdict policy push` can show progress and stop as soon as every
 	// live PDP has the revision, without polling.
 	WatchRollout(*WatchRolloutRequest, grpc.ServerStreamingServer[WatchRolloutResponse]) error
+	// ListSigningKeys reports the bundle-signing keys: the one signing
+	// bundles now, and every key of the key set PDPs last received with its
+	// validity window, so operators see which keys PDPs trust
+	// (`verdict policy keys list`).
+	ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error)
+	// RotateSigningKey replaces the bundle-signing key with overlap: the PAP
+	// generates a new key, publishes a key set signed by the current key that
+	// lists the current key (valid until the end of the overlap) and the new
+	// one, waits until every live PDP reports that key set (or the
+	// propagation timeout passes), and only then signs bundles with the new
+	// key. The old key is retired when its window closes.
+	RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*RotateSigningKeyResponse, error)
 	mustEmbedUnimplementedPolicyAdminServiceServer()
 }
 
@@ -247,6 +293,12 @@ func (UnimplementedPolicyAdminServiceServer) RolloutStatus(context.Context, *Rol
 }
 func (UnimplementedPolicyAdminServiceServer) WatchRollout(*WatchRolloutRequest, grpc.ServerStreamingServer[WatchRolloutResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchRollout not implemented")
+}
+func (UnimplementedPolicyAdminServiceServer) ListSigningKeys(context.Context, *ListSigningKeysRequest) (*ListSigningKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSigningKeys not implemented")
+}
+func (UnimplementedPolicyAdminServiceServer) RotateSigningKey(context.Context, *RotateSigningKeyRequest) (*RotateSigningKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateSigningKey not implemented")
 }
 func (UnimplementedPolicyAdminServiceServer) mustEmbedUnimplementedPolicyAdminServiceServer() {}
 func (UnimplementedPolicyAdminServiceServer) testEmbeddedByValue()                            {}
@@ -406,6 +458,42 @@ func _PolicyAdminService_WatchRollout_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PolicyAdminService_WatchRolloutServer = grpc.ServerStreamingServer[WatchRolloutResponse]
 
+func _PolicyAdminService_ListSigningKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSigningKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyAdminServiceServer).ListSigningKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PolicyAdminService_ListSigningKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyAdminServiceServer).ListSigningKeys(ctx, req.(*ListSigningKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PolicyAdminService_RotateSigningKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateSigningKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyAdminServiceServer).RotateSigningKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PolicyAdminService_RotateSigningKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyAdminServiceServer).RotateSigningKey(ctx, req.(*RotateSigningKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PolicyAdminService_ServiceDesc is the grpc.ServiceDesc for PolicyAdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -440,6 +528,14 @@ var PolicyAdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RolloutStatus",
 			Handler:    _PolicyAdminService_RolloutStatus_Handler,
+		},
+		{
+			MethodName: "ListSigningKeys",
+			Handler:    _PolicyAdminService_ListSigningKeys_Handler,
+		},
+		{
+			MethodName: "RotateSigningKey",
+			Handler:    _PolicyAdminService_RotateSigningKey_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

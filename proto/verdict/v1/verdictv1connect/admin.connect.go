@@ -53,6 +53,12 @@ const (
 	// PolicyAdminServiceWatchRolloutProcedure is the fully-qualified name of the PolicyAdminService's
 	// WatchRollout RPC.
 	PolicyAdminServiceWatchRolloutProcedure = "/verdict.v1.PolicyAdminService/WatchRollout"
+	// PolicyAdminServiceListSigningKeysProcedure is the fully-qualified name of the
+	// PolicyAdminService's ListSigningKeys RPC.
+	PolicyAdminServiceListSigningKeysProcedure = "/verdict.v1.PolicyAdminService/ListSigningKeys"
+	// PolicyAdminServiceRotateSigningKeyProcedure is the fully-qualified name of the
+	// PolicyAdminService's RotateSigningKey RPC.
+	PolicyAdminServiceRotateSigningKeyProcedure = "/verdict.v1.PolicyAdminService/RotateSigningKey"
 )
 
 // PolicyAdminServiceClient is a client for the verdict.v1.PolicyAdminService service.
@@ -87,6 +93,18 @@ type PolicyAdminServiceClient interface {
 	// so `verdict policy push` can show progress and stop as soon as every
 	// live PDP has the revision, without polling.
 	WatchRollout(context.Context, *connect.Request[v1.WatchRolloutRequest]) (*connect.ServerStreamForClient[v1.WatchRolloutResponse], error)
+	// ListSigningKeys reports the bundle-signing keys: the one signing
+	// bundles now, and every key of the key set PDPs last received with its
+	// validity window, so operators see which keys PDPs trust
+	// (`verdict policy keys list`).
+	ListSigningKeys(context.Context, *connect.Request[v1.ListSigningKeysRequest]) (*connect.Response[v1.ListSigningKeysResponse], error)
+	// RotateSigningKey replaces the bundle-signing key with overlap: the PAP
+	// generates a new key, publishes a key set signed by the current key that
+	// lists the current key (valid until the end of the overlap) and the new
+	// one, waits until every live PDP reports that key set (or the
+	// propagation timeout passes), and only then signs bundles with the new
+	// key. The old key is retired when its window closes.
+	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
 }
 
 // NewPolicyAdminServiceClient constructs a client for the verdict.v1.PolicyAdminService service. By
@@ -148,19 +166,33 @@ func NewPolicyAdminServiceClient(httpClient connect.HTTPClient, baseURL string, 
 			connect.WithSchema(policyAdminServiceMethods.ByName("WatchRollout")),
 			connect.WithClientOptions(opts...),
 		),
+		listSigningKeys: connect.NewClient[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse](
+			httpClient,
+			baseURL+PolicyAdminServiceListSigningKeysProcedure,
+			connect.WithSchema(policyAdminServiceMethods.ByName("ListSigningKeys")),
+			connect.WithClientOptions(opts...),
+		),
+		rotateSigningKey: connect.NewClient[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse](
+			httpClient,
+			baseURL+PolicyAdminServiceRotateSigningKeyProcedure,
+			connect.WithSchema(policyAdminServiceMethods.ByName("RotateSigningKey")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // policyAdminServiceClient implements PolicyAdminServiceClient.
 type policyAdminServiceClient struct {
-	push          *connect.Client[v1.PushRequest, v1.PushResponse]
-	validate      *connect.Client[v1.ValidateRequest, v1.ValidateResponse]
-	list          *connect.Client[v1.ListRequest, v1.ListResponse]
-	get           *connect.Client[v1.PolicyAdminServiceGetRequest, v1.PolicyAdminServiceGetResponse]
-	diff          *connect.Client[v1.DiffRequest, v1.DiffResponse]
-	rollback      *connect.Client[v1.RollbackRequest, v1.RollbackResponse]
-	rolloutStatus *connect.Client[v1.RolloutStatusRequest, v1.RolloutStatusResponse]
-	watchRollout  *connect.Client[v1.WatchRolloutRequest, v1.WatchRolloutResponse]
+	push             *connect.Client[v1.PushRequest, v1.PushResponse]
+	validate         *connect.Client[v1.ValidateRequest, v1.ValidateResponse]
+	list             *connect.Client[v1.ListRequest, v1.ListResponse]
+	get              *connect.Client[v1.PolicyAdminServiceGetRequest, v1.PolicyAdminServiceGetResponse]
+	diff             *connect.Client[v1.DiffRequest, v1.DiffResponse]
+	rollback         *connect.Client[v1.RollbackRequest, v1.RollbackResponse]
+	rolloutStatus    *connect.Client[v1.RolloutStatusRequest, v1.RolloutStatusResponse]
+	watchRollout     *connect.Client[v1.WatchRolloutRequest, v1.WatchRolloutResponse]
+	listSigningKeys  *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
+	rotateSigningKey *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
 }
 
 // Push calls verdict.v1.PolicyAdminService.Push.
@@ -203,6 +235,16 @@ func (c *policyAdminServiceClient) WatchRollout(ctx context.Context, req *connec
 	return c.watchRollout.CallServerStream(ctx, req)
 }
 
+// ListSigningKeys calls verdict.v1.PolicyAdminService.ListSigningKeys.
+func (c *policyAdminServiceClient) ListSigningKeys(ctx context.Context, req *connect.Request[v1.ListSigningKeysRequest]) (*connect.Response[v1.ListSigningKeysResponse], error) {
+	return c.listSigningKeys.CallUnary(ctx, req)
+}
+
+// RotateSigningKey calls verdict.v1.PolicyAdminService.RotateSigningKey.
+func (c *policyAdminServiceClient) RotateSigningKey(ctx context.Context, req *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error) {
+	return c.rotateSigningKey.CallUnary(ctx, req)
+}
+
 // PolicyAdminServiceHandler is an implementation of the verdict.v1.PolicyAdminService service.
 type PolicyAdminServiceHandler interface {
 	// Push stores the given policies as the service's next revision and
@@ -235,6 +277,18 @@ type PolicyAdminServiceHandler interface {
 	// so `verdict policy push` can show progress and stop as soon as every
 	// live PDP has the revision, without polling.
 	WatchRollout(context.Context, *connect.Request[v1.WatchRolloutRequest], *connect.ServerStream[v1.WatchRolloutResponse]) error
+	// ListSigningKeys reports the bundle-signing keys: the one signing
+	// bundles now, and every key of the key set PDPs last received with its
+	// validity window, so operators see which keys PDPs trust
+	// (`verdict policy keys list`).
+	ListSigningKeys(context.Context, *connect.Request[v1.ListSigningKeysRequest]) (*connect.Response[v1.ListSigningKeysResponse], error)
+	// RotateSigningKey replaces the bundle-signing key with overlap: the PAP
+	// generates a new key, publishes a key set signed by the current key that
+	// lists the current key (valid until the end of the overlap) and the new
+	// one, waits until every live PDP reports that key set (or the
+	// propagation timeout passes), and only then signs bundles with the new
+	// key. The old key is retired when its window closes.
+	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
 }
 
 // NewPolicyAdminServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -292,6 +346,18 @@ func NewPolicyAdminServiceHandler(svc PolicyAdminServiceHandler, opts ...connect
 		connect.WithSchema(policyAdminServiceMethods.ByName("WatchRollout")),
 		connect.WithHandlerOptions(opts...),
 	)
+	policyAdminServiceListSigningKeysHandler := connect.NewUnaryHandler(
+		PolicyAdminServiceListSigningKeysProcedure,
+		svc.ListSigningKeys,
+		connect.WithSchema(policyAdminServiceMethods.ByName("ListSigningKeys")),
+		connect.WithHandlerOptions(opts...),
+	)
+	policyAdminServiceRotateSigningKeyHandler := connect.NewUnaryHandler(
+		PolicyAdminServiceRotateSigningKeyProcedure,
+		svc.RotateSigningKey,
+		connect.WithSchema(policyAdminServiceMethods.ByName("RotateSigningKey")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/verdict.v1.PolicyAdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PolicyAdminServicePushProcedure:
@@ -310,6 +376,10 @@ func NewPolicyAdminServiceHandler(svc PolicyAdminServiceHandler, opts ...connect
 			policyAdminServiceRolloutStatusHandler.ServeHTTP(w, r)
 		case PolicyAdminServiceWatchRolloutProcedure:
 			policyAdminServiceWatchRolloutHandler.ServeHTTP(w, r)
+		case PolicyAdminServiceListSigningKeysProcedure:
+			policyAdminServiceListSigningKeysHandler.ServeHTTP(w, r)
+		case PolicyAdminServiceRotateSigningKeyProcedure:
+			policyAdminServiceRotateSigningKeyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -349,4 +419,12 @@ func (UnimplementedPolicyAdminServiceHandler) RolloutStatus(context.Context, *co
 
 func (UnimplementedPolicyAdminServiceHandler) WatchRollout(context.Context, *connect.Request[v1.WatchRolloutRequest], *connect.ServerStream[v1.WatchRolloutResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("verdict.v1.PolicyAdminService.WatchRollout is not implemented"))
+}
+
+func (UnimplementedPolicyAdminServiceHandler) ListSigningKeys(context.Context, *connect.Request[v1.ListSigningKeysRequest]) (*connect.Response[v1.ListSigningKeysResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("verdict.v1.PolicyAdminService.ListSigningKeys is not implemented"))
+}
+
+func (UnimplementedPolicyAdminServiceHandler) RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("verdict.v1.PolicyAdminService.RotateSigningKey is not implemented"))
 }
