@@ -210,7 +210,9 @@ func (u *upRun) start(ctx context.Context, natsAddr, papAddr, auditAddr string) 
 	}
 	u.onStop(nc.Close)
 	reg := prometheus.NewRegistry()
-	pubOpts := []publish.Option{publish.WithLogger(u.log), publish.WithRegisterer(reg), publish.WithInlineLimit(u.inlineLimit)}
+	pubOpts := []publish.Option{publish.WithLogger(u.log), publish.WithRegisterer(reg), publish.WithInlineLimit(u.inlineLimit),
+		// A rotation (`verdict policy keys rotate`) survives a restart.
+		publish.WithKeyFile(filepath.Join(u.dir, "keys", "bundle-signing.pem"))}
 	if u.pki != nil {
 		// NATS permissions give each service's PDPs its own bucket only.
 		pubOpts = append(pubOpts, publish.WithServiceBuckets())
