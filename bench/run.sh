@@ -7,6 +7,7 @@
 #   WRK_DURATION  seconds per wrk run (default 20)
 #   DELIVERY_PUSHES      pushes per delivery benchmark (default 20)
 #   BENCH_DELIVERY_1000  0 skips delivery to 1,000 PDPs (default 1)
+#   DECISIONLOG_DURATION seconds per wrk run of bench/decisionlog.sh (default 10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -81,3 +82,6 @@ done
 echo "== gRPC and mTLS load (Go load client, pdp/server BenchmarkLoad)"
 cd "$root"
 go test -run '^$' -bench BenchmarkLoad -benchtime "${dur}s" ./pdp/server/ | tee "$out/load-grpc-mtls.txt"
+
+echo "== Decision logging on vs off (bench/decisionlog.sh)"
+WRK_DURATION=${DECISIONLOG_DURATION:-10} bash bench/decisionlog.sh | tee "$out/decisionlog.txt"
