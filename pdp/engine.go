@@ -51,7 +51,7 @@ type prepared struct {
 
 // New returns an engine with no active policy.
 func New(opts ...Option) *Engine {
-	cfg := config{logger: slog.Default()}
+	cfg := config{logger: slog.Default(), now: time.Now}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
@@ -137,6 +137,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Decision, error) {
 		return nil, ErrNoPolicy
 	}
 	start := time.Now()
+	req = withCurrentTime(req, e.cfg.now().UTC(), pr.input)
 	in, err := pr.input.build(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)

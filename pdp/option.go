@@ -2,6 +2,7 @@ package pdp
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/verdict-authz/verdict/pdp/xacmlfn"
 	"github.com/verdict-authz/verdict/pip"
@@ -14,6 +15,7 @@ type config struct {
 	logger *slog.Logger
 	pips   *pip.Set
 	fnOpts []xacmlfn.Option
+	now    func() time.Time
 }
 
 type optionFunc func(*config)
@@ -35,4 +37,11 @@ func WithPIPs(s *pip.Set) Option {
 // the implicit time zone).
 func WithFunctionOptions(opts ...xacmlfn.Option) Option {
 	return optionFunc(func(c *config) { c.fnOpts = append(c.fnOpts, opts...) })
+}
+
+// WithClock sets the clock that dates the current-time, current-date and
+// current-dateTime environment attributes the engine supplies when a request
+// lacks them (default time.Now), so that tests and replays can fix it.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now = now })
 }
