@@ -14,11 +14,12 @@ import (
 )
 
 // pipDecl declares verdict.pip(category, id, type, issuer) -> bag: the
-// compiled policies call it for attributes the request lacks.
+// compiled policies call it for attributes the request lacks. OPA need not
+// memoise it: each call sits in a rule, whose value OPA caches for the
+// query, and the engine's pip.Memo dedupes fetches across calls.
 var pipDecl = &rego.Function{
 	Name:             "verdict.pip",
 	Decl:             types.NewFunction(types.Args(types.S, types.S, types.S, types.S), types.NewArray(nil, types.A)),
-	Memoize:          true,
 	Nondeterministic: true,
 }
 
@@ -46,6 +47,9 @@ func (e *Engine) pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term)
 			out = append(out, v.Lexical)
 		}
 		return out
+	}
+	if st.memo == nil {
+		st.memo = pip.NewMemo()
 	}
 	bag, err := e.cfg.pips.Resolve(bctx.Context, st.memo, string(c), string(a), keys)
 	if err != nil {

@@ -92,10 +92,6 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 			return nil, err
 		}
 	}
-	rootPkg := cc.pkgs[root]
-	out.Modules["verdict/main.rego"] = "package verdict.main\n\nimport rego.v1\n\n" +
-		"result := data.verdict.p." + rootPkg + ".result\n\n" +
-		"policy_ids := data.verdict.p." + rootPkg + ".pi\n"
 	out.Modules["verdict/a.rego"] = cc.attributesModule()
 	out.RootKind = root.Kind().String()
 	out.RootID, out.RootVersion = root.Identity()
@@ -150,19 +146,22 @@ func (c *compiler) attr(d *xacml.AttributeDesignator) int {
 	return i
 }
 
+// inputRef is the input reference of the bag of designated attribute i:
+// input["<i>"], i being its position in Output.Attributes.
+func inputRef(i int) string { return "input[\"" + strconv.Itoa(i) + "\"]" }
+
 // attributesModule emits one rule per designated attribute: bN is the bag
-// (empty when absent; undefined when a PIP failed) and mN the same bag when
-// it is not empty (MustBePresent).
+// (from the input, else from the PIPs: empty when no PIP has it, undefined
+// when a PIP failed) and mN the same bag when it is not empty
+// (MustBePresent). mN is emitted only when some designator requires it.
 func (c *compiler) attributesModule() string {
 	var b strings.Builder
 	b.WriteString("package verdict.a\n\nimport rego.v1\n")
 	for i, k := range c.attrList {
-		ref := "input.a[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "]"
-		if k.issuer != "" {
-			ref = "input.ai[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "][" + quote(k.issuer) + "]"
+		fmt.Fprintf(&b, "\nb%d := x if {\n\tx := %s\n} else := x if {\n\tx := verdict.pip(%s, %s, %s, %s)\n}\n", i, inputRef(i), quote(k.cat), quote(k.id), quote(k.typ), quote(k.issuer))
+		if c.mustBePresent[k] {
+			fmt.Fprintf(&b, "\nm%d := x if {\n\tx := b%d\n\tcount(x) > 0\n}\n", i, i)
 		}
-		fmt.Fprintf(&b, "\nb%d := x if {\n\tx := %s\n} else := x if {\n\tx := verdict.pip(%s, %s, %s, %s)\n}\n", i, ref, quote(k.cat), quote(k.id), quote(k.typ), quote(k.issuer))
-		fmt.Fprintf(&b, "\nm%d := x if {\n\tx := b%d\n\tcount(x) > 0\n}\n", i, i)
 	}
 	return b.String()
 }
@@ -171,7 +170,14 @@ func (c *compiler) attributesModule() string {
 func (c *compiler) compileEvaluable(e xacml.Evaluable, out *Output) error {
 	g := &pkgGen{c: c, name: c.pkgs[e], vars: map[string]string{}}
 	header := "\n\nimport data.verdict.lib\nimport rego.v1\n"
-	g.pb.WriteString("package verdict.p." + g.name + header)
+	g.root = e == c.checked.Root
+	if g.root {
+		// The root's package is the entry point itself: no alias rules
+		// between the query and the decision.
+		g.pb.WriteString("package verdict.main" + header)
+	} else {
+		g.pb.WriteString("package verdict.p." + g.name + header)
+	}
 	g.rb.WriteString("package verdict.r." + g.name + header)
 	g.cb.WriteString("package verdict.c." + g.name + header)
 	var err error
@@ -186,7 +192,11 @@ func (c *compiler) compileEvaluable(e xacml.Evaluable, out *Output) error {
 	if err != nil {
 		return err
 	}
-	out.Modules["verdict/p/"+g.name+".rego"] = g.pb.String()
+	if g.root {
+		out.Modules["verdict/main.rego"] = g.pb.String()
+	} else {
+		out.Modules["verdict/p/"+g.name+".rego"] = g.pb.String()
+	}
 	if _, ok := e.(*xacml.Policy); ok {
 		out.Modules["verdict/r/"+g.name+".rego"] = g.rb.String()
 	}
