@@ -170,6 +170,7 @@ func (pr *prepared) policyIDs(ctx context.Context) (rego.PreparedEvalQuery, erro
 type decisionState struct {
 	req  *Request
 	memo *pip.Memo
+	keys []string
 }
 
 type stateKey struct{}
