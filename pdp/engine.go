@@ -129,6 +129,9 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	}
 	opts = append(opts, rego.Function4(pipDecl, e.pipBuiltin), rego.StrictBuiltinErrors(false),
 		rego.Store(store), rego.GenerateJSON(keepTerm))
+	if p.AttributesComplete {
+		opts = append(opts, rego.CompilerHook(skipGeneratedChecks))
+	}
 	r := rego.New(append([]func(*rego.Rego){rego.Query(resultQuery)}, opts...)...)
 	pq, err := r.PrepareForEval(ctx)
 	if err != nil {
@@ -136,6 +139,20 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	}
 	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete, layout.flat, layout.nested), opts: opts,
 		txn: txn, metrics: metrics.NoOp()}, nil
+}
+
+// skipGeneratedChecks leaves out the compiler stages that only find
+// mistakes the XACML compiler cannot make: its output is recursion-free
+// (the checker refuses reference cycles), well typed, and neither imports
+// unused packages nor calls deprecated builtins (pap/build's
+// TestGeneratedRegoPassesEveryCheck activates its output with every check
+// on). These stages, and the dependency graph only they use, are most of
+// OPA's compile time on large policies. Hand-written policies
+// (AttributesComplete unset) keep every check.
+func skipGeneratedChecks(c *ast.Compiler) {
+	c.WithSkipStages(ast.StageCheckRecursion, ast.StageCheckTypes, ast.StageCheckUnusedImports,
+		ast.StageCheckDeprecatedBuiltins, ast.StageBuildRequiredCapabilities, ast.StageRewriteTestRulesForTracing,
+		ast.StageSetGraph)
 }
 
 // keepTerm hands query results over as OPA terms: the engine decodes the
