@@ -3,6 +3,8 @@ package compile
 import (
 	_ "embed"
 	"fmt"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -80,7 +82,7 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 		pkgs:    map[xacml.Evaluable]string{},
 		attrs:   map[attrKey]int{},
 	}
-	out := &Output{Modules: map[string]string{"verdict/lib.rego": prelude}}
+	out := &Output{Modules: map[string]string{}}
 	root := c.Root
 	if _, err := cc.pkgFor(root); err != nil {
 		return nil, err
@@ -93,12 +95,86 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 		}
 	}
 	out.Modules["verdict/a.rego"] = cc.attributesModule()
+	if lib := preludeFor(out.Modules); lib != "" {
+		out.Modules["verdict/lib.rego"] = lib
+	}
 	out.RootKind = root.Kind().String()
 	out.RootID, out.RootVersion = root.Identity()
 	for _, k := range cc.attrList {
 		out.Attributes = append(out.Attributes, Attribute{Category: k.cat, ID: k.id, Type: k.typ, Issuer: k.issuer, MustBePresent: cc.mustBePresent[k]})
 	}
 	return out, nil
+}
+
+// libRef finds the prelude definitions the generated modules call.
+var libRef = regexp.MustCompile(`\blib\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// preludeDef starts a definition of the prelude (continuations start with
+// a tab, a brace or else).
+var preludeDef = regexp.MustCompile(`^([a-z_][a-z0-9_]*)[ (]`)
+
+// preludeFor returns the prelude restricted to the definitions the modules
+// use, directly or through other definitions, or "" when they use none:
+// every definition OPA does not have to parse and compile makes
+// activation faster.
+func preludeFor(modules map[string]string) string {
+	var header strings.Builder
+	defs := map[string]string{}
+	var order []string
+	cur := ""
+	for _, line := range strings.SplitAfter(prelude, "\n") {
+		if m := preludeDef.FindStringSubmatch(line); m != nil && m[1] != "else" && m[1] != "package" && m[1] != "import" {
+			cur = m[1]
+			if _, ok := defs[cur]; !ok {
+				order = append(order, cur)
+			}
+		} else if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			if cur == "" {
+				header.WriteString(line)
+			}
+			continue
+		}
+		if cur == "" {
+			header.WriteString(line)
+			continue
+		}
+		defs[cur] += line
+	}
+	used := map[string]bool{}
+	var queue []string
+	names := make([]string, 0, len(modules))
+	for n := range modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, m := range libRef.FindAllStringSubmatch(modules[n], -1) {
+			if _, ok := defs[m[1]]; ok && !used[m[1]] {
+				used[m[1]] = true
+				queue = append(queue, m[1])
+			}
+		}
+	}
+	for i := 0; i < len(queue); i++ {
+		body := defs[queue[i]]
+		for _, d := range order {
+			if !used[d] && regexp.MustCompile(`\b`+d+`\b`).MatchString(body) {
+				used[d] = true
+				queue = append(queue, d)
+			}
+		}
+	}
+	if len(used) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(header.String())
+	for _, d := range order {
+		if used[d] {
+			b.WriteString("\n" + defs[d])
+		}
+	}
+	return b.String()
 }
 
 // attrKey identifies a designated attribute.
