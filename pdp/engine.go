@@ -2,18 +2,23 @@ package pdp
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/verdict-authz/verdict/pdp/xacmlfn"
 	"github.com/verdict-authz/verdict/pip"
@@ -47,6 +52,13 @@ type prepared struct {
 	ids     rego.PreparedEvalQuery
 	idsErr  error
 	opts    []func(*rego.Rego)
+	// txn is a read transaction on the policy's private, empty store,
+	// opened once: nothing ever writes there, and opening one per decision
+	// is work OPA would repeat for nothing.
+	txn storage.Transaction
+	// metrics is a no-op sink: the engine keeps its own measurements.
+	metrics metrics.Metrics
+	caches  ruleCachePool
 }
 
 // New returns an engine with no active policy.
@@ -100,17 +112,66 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var layout inputLayout
 	for _, name := range names {
-		opts = append(opts, rego.Module(name, p.Modules[name]))
+		m, err := ast.ParseModuleWithOpts(name, p.Modules[name], ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return nil, fmt.Errorf("pdp: parse %s: %w", name, err)
+		}
+		layout.scan(m)
+		opts = append(opts, rego.ParsedModule(m))
 	}
 	opts = append(opts, xacmlfn.Options(e.cfg.fnOpts...)...)
-	opts = append(opts, rego.Function4(pipDecl, e.pipBuiltin), rego.StrictBuiltinErrors(false))
+	store := inmem.New()
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pdp: open store: %w", err)
+	}
+	opts = append(opts, rego.Function4(pipDecl, e.pipBuiltin), rego.StrictBuiltinErrors(false),
+		rego.Store(store), rego.GenerateJSON(keepTerm))
+	if p.AttributesComplete {
+		opts = append(opts, rego.CompilerHook(skipGeneratedChecks))
+	}
 	r := rego.New(append([]func(*rego.Rego){rego.Query(resultQuery)}, opts...)...)
 	pq, err := r.PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: prepare policy: %w", err)
 	}
-	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete), opts: opts}, nil
+	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete, layout.flat, layout.nested), opts: opts,
+		txn: txn, metrics: metrics.NoOp()}, nil
+}
+
+// skipGeneratedChecks leaves out the compiler stages that only find
+// mistakes the XACML compiler cannot make: its output is recursion-free
+// (the checker refuses reference cycles), well typed, and neither imports
+// unused packages nor calls deprecated builtins (pap/build's
+// TestGeneratedRegoPassesEveryCheck activates its output with every check
+// on). These stages, and the dependency graph only they use, are most of
+// OPA's compile time on large policies. Hand-written policies
+// (AttributesComplete unset) keep every check.
+func skipGeneratedChecks(c *ast.Compiler) {
+	c.WithSkipStages(ast.StageCheckRecursion, ast.StageCheckTypes, ast.StageCheckUnusedImports,
+		ast.StageCheckDeprecatedBuiltins, ast.StageBuildRequiredCapabilities, ast.StageRewriteTestRulesForTracing,
+		ast.StageSetGraph)
+}
+
+// keepTerm hands query results over as OPA terms: the engine decodes the
+// few fields it needs from them instead of having every result converted
+// to Go maps first.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// eval runs a prepared query of this policy on one input. Cancellation is
+// wired to ctx without the goroutine OPA would otherwise start per query.
+func (pr *prepared) eval(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (rego.ResultSet, error) {
+	c := topdown.NewCancel()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, c.Cancel)
+		defer stop()
+	}
+	vc := pr.caches.get()
+	defer pr.caches.put(vc)
+	return q.Eval(ctx, rego.EvalParsedInput(in), rego.EvalTransaction(pr.txn), rego.EvalMetrics(pr.metrics),
+		rego.EvalExternalCancel(c), rego.EvalVirtualCache(vc))
 }
 
 // policyIDs prepares the policy-id query on first use: few requests ask for it.
@@ -126,6 +187,7 @@ func (pr *prepared) policyIDs(ctx context.Context) (rego.PreparedEvalQuery, erro
 type decisionState struct {
 	req  *Request
 	memo *pip.Memo
+	keys []string
 }
 
 type stateKey struct{}
@@ -142,12 +204,10 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Decision, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
+	// The PIP memo is created by the first fetch: most decisions need none.
 	st := &decisionState{req: req}
-	if e.cfg.pips != nil {
-		st.memo = pip.NewMemo()
-	}
 	ectx := context.WithValue(ctx, stateKey{}, st)
-	rs, err := pr.result.Eval(ectx, rego.EvalParsedInput(in))
+	rs, err := pr.eval(ectx, pr.result, in)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: evaluate: %w", err)
 	}
@@ -165,7 +225,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Decision, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pdp: prepare policy id query: %w", err)
 		}
-		ids, err := q.Eval(ectx, rego.EvalParsedInput(in))
+		ids, err := pr.eval(ectx, q, in)
 		if err != nil {
 			return nil, fmt.Errorf("pdp: evaluate policy ids: %w", err)
 		}
@@ -183,89 +243,12 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Decision, error) {
 // ErrBadRequest wraps request values the engine cannot use.
 var ErrBadRequest = errors.New("pdp: bad request")
 
+// newDecisionID returns 128 random bits in hex. Decision ids must be
+// unique, not secret: the runtime's ChaCha8 generator (seeded from the
+// operating system) gives that without a system call per decision.
 func newDecisionID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
-}
-
-func decodeResult(v any, d *Decision) error {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Errorf("pdp: unexpected result %T", v)
-	}
-	code, _ := m["d"].(string)
-	switch code {
-	case "P":
-		d.Effect = EffectPermit
-	case "D":
-		d.Effect = EffectDeny
-	case "NA":
-		d.Effect = EffectNotApplicable
-	case "IP", "ID", "IDP":
-		d.Effect, d.Extended = EffectIndeterminate, code[1:]
-	default:
-		return fmt.Errorf("pdp: unexpected decision code %q", code)
-	}
-	d.Status.Code = StatusOK
-	if d.Effect == EffectIndeterminate {
-		d.Status.Code = StatusProcessingError
-		if s, ok := m["s"].(string); ok && s != "" {
-			d.Status.Code = s
-		}
-	}
-	var err error
-	if d.Obligations, err = decodeObligations(m["o"]); err != nil {
-		return err
-	}
-	if d.Advice, err = decodeObligations(m["a"]); err != nil {
-		return err
-	}
-	return nil
-}
-
-func decodeObligations(v any) ([]Obligation, error) {
-	list, _ := v.([]any)
-	if len(list) == 0 {
-		return nil, nil
-	}
-	out := make([]Obligation, 0, len(list))
-	for _, x := range list {
-		m, _ := x.(map[string]any)
-		id, _ := m["id"].(string)
-		ob := Obligation{ID: id}
-		as, _ := m["as"].([]any)
-		for _, a := range as {
-			am, _ := a.(map[string]any)
-			asg := Assignment{}
-			asg.AttributeID, _ = am["id"].(string)
-			asg.Category, _ = am["c"].(string)
-			asg.Issuer, _ = am["i"].(string)
-			asg.Type, _ = am["t"].(string)
-			val, err := ast.InterfaceToValue(am["v"])
-			if err != nil {
-				return nil, fmt.Errorf("pdp: obligation %s: %w", id, err)
-			}
-			if asg.Value, err = xacmlfn.Lexical(asg.Type, val); err != nil {
-				return nil, fmt.Errorf("pdp: obligation %s: %w", id, err)
-			}
-			ob.Assignments = append(ob.Assignments, asg)
-		}
-		out = append(out, ob)
-	}
-	return out, nil
-}
-
-func decodePolicyIDs(v any) []PolicyID {
-	list, _ := v.([]any)
-	out := make([]PolicyID, 0, len(list))
-	for _, x := range list {
-		m, _ := x.(map[string]any)
-		var p PolicyID
-		p.Kind, _ = m["k"].(string)
-		p.ID, _ = m["id"].(string)
-		p.Version, _ = m["v"].(string)
-		out = append(out, p)
-	}
-	return out
 }

@@ -14,11 +14,12 @@ import (
 )
 
 // pipDecl declares verdict.pip(category, id, type, issuer) -> bag: the
-// compiled policies call it for attributes the request lacks.
+// compiled policies call it for attributes the request lacks. OPA need not
+// memoise it: each call sits in a rule, whose value OPA caches for the
+// query, and the engine's pip.Memo dedupes fetches across calls.
 var pipDecl = &rego.Function{
 	Name:             "verdict.pip",
 	Decl:             types.NewFunction(types.Args(types.S, types.S, types.S, types.S), types.NewArray(nil, types.A)),
-	Memoize:          true,
 	Nondeterministic: true,
 }
 
@@ -40,14 +41,10 @@ func (e *Engine) pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term)
 	if !ok1 || !ok2 || !ok3 {
 		return nil, fmt.Errorf("verdict.pip: arguments must be strings")
 	}
-	keys := func(ref pip.AttributeRef) []string {
-		var out []string
-		for _, v := range st.req.Get(ref.Category, ref.ID) {
-			out = append(out, v.Lexical)
-		}
-		return out
+	if st.memo == nil {
+		st.memo = pip.NewMemo()
 	}
-	bag, err := e.cfg.pips.Resolve(bctx.Context, st.memo, string(c), string(a), keys)
+	bag, err := e.cfg.pips.ResolveFrom(bctx.Context, st.memo, string(c), string(a), st)
 	if err != nil {
 		return nil, fmt.Errorf("verdict.pip %s %s: %w", a, c, err)
 	}
@@ -58,6 +55,20 @@ func (e *Engine) pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term)
 		}
 	}
 	return ast.ArrayTerm(terms...), nil
+}
+
+// Keys returns the request's values of a PIP's key attribute, in a
+// buffer reused by the next call (pip.KeySource).
+func (st *decisionState) Keys(ref pip.AttributeRef) []string {
+	st.keys = st.keys[:0]
+	for _, a := range st.req.Attributes {
+		if a.Category == ref.Category && a.ID == ref.ID {
+			for _, v := range a.Values {
+				st.keys = append(st.keys, v.Lexical)
+			}
+		}
+	}
+	return st.keys
 }
 
 // pipValue converts a PIP value (string, bool, int64, float64, json.Number)

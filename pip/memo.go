@@ -20,9 +20,16 @@ import (
 // A Memo is safe for concurrent use. A nil *Memo fetches directly, with
 // neither memoisation nor records.
 type Memo struct {
-	mu      sync.Mutex
-	entries map[memoKey]*memoEntry
+	mu sync.Mutex
+	// entries is searched linearly: a decision makes a handful of
+	// fetches, for which a slice is cheaper than a map.
+	entries []memoSlot
 	records []Record
+}
+
+type memoSlot struct {
+	k memoKey
+	e *memoEntry
 }
 
 type memoKey struct {
@@ -31,8 +38,12 @@ type memoKey struct {
 }
 
 type memoEntry struct {
-	done chan struct{}
-	bag  []any
+	// finished is set, under Memo.mu, when the fetch is over; done is
+	// created (under Memo.mu) only when someone has to wait for it, which
+	// a decision evaluated by one goroutine never does.
+	finished bool
+	done     chan struct{}
+	bag      []any
 	// single is {attribute: bag} (nil when bag is empty), the answer to a
 	// one-attribute query, shared by every later ask.
 	single Values
@@ -70,15 +81,47 @@ func NewMemo() *Memo {
 // entry returns the entry for k, creating it (and reporting created) when
 // there is none and create is set. m.mu is held.
 func (m *Memo) entry(k memoKey, create bool) (e *memoEntry, created bool) {
-	if e, ok := m.entries[k]; ok || !create {
-		return e, false
+	for i := range m.entries {
+		if m.entries[i].k == k {
+			return m.entries[i].e, false
+		}
 	}
-	if m.entries == nil {
-		m.entries = make(map[memoKey]*memoEntry)
+	if !create {
+		return nil, false
 	}
-	e = &memoEntry{done: make(chan struct{})}
-	m.entries[k] = e
+	e = &memoEntry{}
+	m.entries = append(m.entries, memoSlot{k: k, e: e})
 	return e, true
+}
+
+// finish marks e as fetched and wakes its waiters.
+func (m *Memo) finish(e *memoEntry) {
+	m.mu.Lock()
+	e.finished = true
+	if e.done != nil {
+		close(e.done)
+	}
+	m.mu.Unlock()
+}
+
+// wait blocks until e is fetched or ctx ends.
+func (m *Memo) wait(ctx context.Context, src Source, e *memoEntry) error {
+	m.mu.Lock()
+	if e.finished {
+		m.mu.Unlock()
+		return nil
+	}
+	if e.done == nil {
+		e.done = make(chan struct{})
+	}
+	done := e.done
+	m.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+	}
 }
 
 type memoContextKey struct{}
@@ -171,7 +214,7 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 						e.single = Values{lead[i]: e.bag}
 					}
 				}
-				close(e.done)
+				m.finish(e)
 			}
 			return asked(vals, lead)
 		})
@@ -183,10 +226,8 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 		}
 	}
 	for _, w := range waits {
-		select {
-		case <-w.e.done:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+		if err := m.wait(ctx, src, w.e); err != nil {
+			return nil, err
 		}
 		if w.e.err != nil {
 			return nil, w.e.err
@@ -208,12 +249,47 @@ func (m *Memo) Fetch(ctx context.Context, src Source, q Query) (Values, error) {
 // fetchOne handles a query for one attribute, the engine's usual
 // question, without allocating once the answer is known.
 func (m *Memo) fetchOne(ctx context.Context, src Source, q Query) (Values, error) {
-	a := q.Attributes[0]
-	k := memoKey{source: src.Name, category: q.Category, key: q.Key, attribute: a}
+	e, err := m.fetchEntry(ctx, src, q.Category, q.Key, q.Attributes[0], q.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	if e.all != nil {
+		return e.all, nil
+	}
+	return e.single, nil
+}
+
+// FetchAttribute returns the bag of one attribute of the entity key of
+// category from src, through the memo like Fetch; the engine's question,
+// answered without allocating once the answer is known. The bag is shared
+// and must not be modified. A nil *Memo fetches directly.
+func (m *Memo) FetchAttribute(ctx context.Context, src Source, category, key, attribute string) ([]any, error) {
+	if m == nil {
+		vals, err := m.Fetch(ctx, src, Query{Category: category, Key: key, Attributes: []string{attribute}})
+		return vals[attribute], err
+	}
+	if src.Provider == nil {
+		return nil, fmt.Errorf("%w: source %q has no provider", ErrInvalidSource, src.Name)
+	}
+	e, err := m.fetchEntry(ctx, src, category, key, attribute, nil)
+	if err != nil {
+		return nil, err
+	}
+	if e.all != nil {
+		return e.all[attribute], nil
+	}
+	return e.bag, nil
+}
+
+// fetchEntry finds, or fetches as the leader, the memo entry answering
+// attribute (or the whole entity's entry, when fetched earlier). attrs is
+// the query's attribute list when the caller has one.
+func (m *Memo) fetchEntry(ctx context.Context, src Source, category, key, attribute string, attrs []string) (*memoEntry, error) {
+	k := memoKey{source: src.Name, category: category, key: key, attribute: attribute}
 	m.mu.Lock()
 	e, _ := m.entry(k, false)
 	if e == nil {
-		e, _ = m.entry(memoKey{source: src.Name, category: q.Category, key: q.Key, all: true}, false)
+		e, _ = m.entry(memoKey{source: src.Name, category: category, key: key, all: true}, false)
 	}
 	led := false
 	if e == nil {
@@ -221,38 +297,37 @@ func (m *Memo) fetchOne(ctx context.Context, src Source, q Query) (Values, error
 	}
 	m.mu.Unlock()
 	if led {
+		if attrs == nil {
+			attrs = []string{attribute}
+		}
+		q := Query{Category: category, Key: key, Attributes: attrs}
 		_, err := m.lead(ctx, src, q, func(vals Values, err error) Values {
 			e.err = err
 			if err == nil {
-				e.bag = vals[a]
+				e.bag = vals[attribute]
 				switch {
 				case len(e.bag) == 0:
 				case len(vals) == 1:
 					e.single = vals // already exactly {a: bag}, as a cache hit returns
 				default:
-					e.single = Values{a: e.bag}
+					e.single = Values{attribute: e.bag}
 				}
 			}
-			close(e.done)
+			m.finish(e)
 			return e.single
 		})
 		if err != nil {
 			return nil, err
 		}
-		return e.single, nil
+		return e, nil
 	}
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+	if err := m.wait(ctx, src, e); err != nil {
+		return nil, err
 	}
 	if e.err != nil {
 		return nil, e.err
 	}
-	if e.all != nil {
-		return e.all, nil
-	}
-	return e.single, nil
+	return e, nil
 }
 
 // fetchAll handles a query for every attribute of the entity.
@@ -270,7 +345,7 @@ func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error
 				}
 				e.all = vals
 			}
-			close(e.done)
+			m.finish(e)
 			return e.all
 		})
 		if err != nil {
@@ -278,10 +353,8 @@ func (m *Memo) fetchAll(ctx context.Context, src Source, q Query) (Values, error
 		}
 		return e.all, nil
 	}
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("pip source %s: waiting for a fetch: %w", src.Name, context.Cause(ctx))
+	if err := m.wait(ctx, src, e); err != nil {
+		return nil, err
 	}
 	return e.all, e.err
 }

@@ -108,6 +108,23 @@ func (s *Set) Candidates(category, attribute string) []Source {
 // then make what needed the attribute Indeterminate; it is never an empty
 // bag.
 func (s *Set) Resolve(ctx context.Context, m *Memo, category, attribute string, keys func(AttributeRef) []string) ([]any, error) {
+	return s.ResolveFrom(ctx, m, category, attribute, keysFunc(keys))
+}
+
+// KeySource gives the request's values of a key attribute, in lexical form
+// (see Lexical). The slice returned may be reused by the next call: the
+// engine answers from a buffer of its decision, so resolving an attribute
+// allocates nothing more than the fetch itself.
+type KeySource interface {
+	Keys(ref AttributeRef) []string
+}
+
+type keysFunc func(AttributeRef) []string
+
+func (f keysFunc) Keys(ref AttributeRef) []string { return f(ref) }
+
+// ResolveFrom is Resolve with the request's keys given by a KeySource.
+func (s *Set) ResolveFrom(ctx context.Context, m *Memo, category, attribute string, keys KeySource) ([]any, error) {
 	var bag []any
 	for _, ss := range s.sources {
 		d := ss.describe()
@@ -116,16 +133,15 @@ func (s *Set) Resolve(ctx context.Context, m *Memo, category, attribute string, 
 		}
 		src := ss.Source
 		src.Description = d
-		ks := keys(d.Key)
+		ks := keys.Keys(d.Key)
 		for i, k := range ks {
 			if contains(ks[:i], k) {
 				continue
 			}
-			vals, err := m.Fetch(ctx, src, Query{Category: category, Key: k, Attributes: []string{attribute}})
+			got, err := m.FetchAttribute(ctx, src, category, k, attribute)
 			if err != nil {
 				return nil, err
 			}
-			got := vals[attribute]
 			if bag == nil {
 				// Share the provider's bag; the full slice expression makes
 				// a later append copy instead of writing into it.

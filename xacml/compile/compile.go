@@ -3,6 +3,8 @@ package compile
 import (
 	_ "embed"
 	"fmt"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -80,7 +82,7 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 		pkgs:    map[xacml.Evaluable]string{},
 		attrs:   map[attrKey]int{},
 	}
-	out := &Output{Modules: map[string]string{"verdict/lib.rego": prelude}}
+	out := &Output{Modules: map[string]string{}}
 	root := c.Root
 	if _, err := cc.pkgFor(root); err != nil {
 		return nil, err
@@ -92,17 +94,87 @@ func Compile(c *xacml.Checked, opts ...Option) (*Output, error) {
 			return nil, err
 		}
 	}
-	rootPkg := cc.pkgs[root]
-	out.Modules["verdict/main.rego"] = "package verdict.main\n\nimport rego.v1\n\n" +
-		"result := data.verdict.p." + rootPkg + ".result\n\n" +
-		"policy_ids := data.verdict.p." + rootPkg + ".pi\n"
 	out.Modules["verdict/a.rego"] = cc.attributesModule()
+	if lib := preludeFor(out.Modules); lib != "" {
+		out.Modules["verdict/lib.rego"] = lib
+	}
 	out.RootKind = root.Kind().String()
 	out.RootID, out.RootVersion = root.Identity()
 	for _, k := range cc.attrList {
 		out.Attributes = append(out.Attributes, Attribute{Category: k.cat, ID: k.id, Type: k.typ, Issuer: k.issuer, MustBePresent: cc.mustBePresent[k]})
 	}
 	return out, nil
+}
+
+// libRef finds the prelude definitions the generated modules call.
+var libRef = regexp.MustCompile(`\blib\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// preludeDef starts a definition of the prelude (continuations start with
+// a tab, a brace or else).
+var preludeDef = regexp.MustCompile(`^([a-z_][a-z0-9_]*)[ (]`)
+
+// preludeFor returns the prelude restricted to the definitions the modules
+// use, directly or through other definitions, or "" when they use none:
+// every definition OPA does not have to parse and compile makes
+// activation faster.
+func preludeFor(modules map[string]string) string {
+	var header strings.Builder
+	defs := map[string]string{}
+	var order []string
+	cur := ""
+	for _, line := range strings.SplitAfter(prelude, "\n") {
+		if m := preludeDef.FindStringSubmatch(line); m != nil && m[1] != "else" && m[1] != "package" && m[1] != "import" {
+			cur = m[1]
+			if _, ok := defs[cur]; !ok {
+				order = append(order, cur)
+			}
+		} else if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			if cur == "" {
+				header.WriteString(line)
+			}
+			continue
+		}
+		if cur == "" {
+			header.WriteString(line)
+			continue
+		}
+		defs[cur] += line
+	}
+	used := map[string]bool{}
+	var queue []string
+	names := make([]string, 0, len(modules))
+	for n := range modules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, m := range libRef.FindAllStringSubmatch(modules[n], -1) {
+			if _, ok := defs[m[1]]; ok && !used[m[1]] {
+				used[m[1]] = true
+				queue = append(queue, m[1])
+			}
+		}
+	}
+	for i := 0; i < len(queue); i++ {
+		body := defs[queue[i]]
+		for _, d := range order {
+			if !used[d] && regexp.MustCompile(`\b`+d+`\b`).MatchString(body) {
+				used[d] = true
+				queue = append(queue, d)
+			}
+		}
+	}
+	if len(used) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(header.String())
+	for _, d := range order {
+		if used[d] {
+			b.WriteString("\n" + defs[d])
+		}
+	}
+	return b.String()
 }
 
 // attrKey identifies a designated attribute.
@@ -150,19 +222,22 @@ func (c *compiler) attr(d *xacml.AttributeDesignator) int {
 	return i
 }
 
+// inputRef is the input reference of the bag of designated attribute i:
+// input["<i>"], i being its position in Output.Attributes.
+func inputRef(i int) string { return "input[\"" + strconv.Itoa(i) + "\"]" }
+
 // attributesModule emits one rule per designated attribute: bN is the bag
-// (empty when absent; undefined when a PIP failed) and mN the same bag when
-// it is not empty (MustBePresent).
+// (from the input, else from the PIPs: empty when no PIP has it, undefined
+// when a PIP failed) and mN the same bag when it is not empty
+// (MustBePresent). mN is emitted only when some designator requires it.
 func (c *compiler) attributesModule() string {
 	var b strings.Builder
 	b.WriteString("package verdict.a\n\nimport rego.v1\n")
 	for i, k := range c.attrList {
-		ref := "input.a[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "]"
-		if k.issuer != "" {
-			ref = "input.ai[" + quote(k.cat) + "][" + quote(k.id) + "][" + quote(k.typ) + "][" + quote(k.issuer) + "]"
+		fmt.Fprintf(&b, "\nb%d := x if {\n\tx := %s\n} else := x if {\n\tx := verdict.pip(%s, %s, %s, %s)\n}\n", i, inputRef(i), quote(k.cat), quote(k.id), quote(k.typ), quote(k.issuer))
+		if c.mustBePresent[k] {
+			fmt.Fprintf(&b, "\nm%d := x if {\n\tx := b%d\n\tcount(x) > 0\n}\n", i, i)
 		}
-		fmt.Fprintf(&b, "\nb%d := x if {\n\tx := %s\n} else := x if {\n\tx := verdict.pip(%s, %s, %s, %s)\n}\n", i, ref, quote(k.cat), quote(k.id), quote(k.typ), quote(k.issuer))
-		fmt.Fprintf(&b, "\nm%d := x if {\n\tx := b%d\n\tcount(x) > 0\n}\n", i, i)
 	}
 	return b.String()
 }
@@ -171,7 +246,14 @@ func (c *compiler) attributesModule() string {
 func (c *compiler) compileEvaluable(e xacml.Evaluable, out *Output) error {
 	g := &pkgGen{c: c, name: c.pkgs[e], vars: map[string]string{}}
 	header := "\n\nimport data.verdict.lib\nimport rego.v1\n"
-	g.pb.WriteString("package verdict.p." + g.name + header)
+	g.root = e == c.checked.Root
+	if g.root {
+		// The root's package is the entry point itself: no alias rules
+		// between the query and the decision.
+		g.pb.WriteString("package verdict.main" + header)
+	} else {
+		g.pb.WriteString("package verdict.p." + g.name + header)
+	}
 	g.rb.WriteString("package verdict.r." + g.name + header)
 	g.cb.WriteString("package verdict.c." + g.name + header)
 	var err error
@@ -186,7 +268,11 @@ func (c *compiler) compileEvaluable(e xacml.Evaluable, out *Output) error {
 	if err != nil {
 		return err
 	}
-	out.Modules["verdict/p/"+g.name+".rego"] = g.pb.String()
+	if g.root {
+		out.Modules["verdict/main.rego"] = g.pb.String()
+	} else {
+		out.Modules["verdict/p/"+g.name+".rego"] = g.pb.String()
+	}
 	if _, ok := e.(*xacml.Policy); ok {
 		out.Modules["verdict/r/"+g.name+".rego"] = g.rb.String()
 	}

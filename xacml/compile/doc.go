@@ -7,11 +7,16 @@
 // pdp/xacmlfn (XACML primitive functions Rego lacks) and one engine builtin,
 // verdict.pip, that fetches attributes the request lacks. The contract is:
 //
-//   - input.a[category][attributeId][type] is the bag (array) of values of
-//     an attribute, and input.ai[category][attributeId][type][issuer] the
-//     same restricted to an issuer; type is a short data type name
-//     ("string", "dateTime") and values use the pdp/xacmlfn representation.
-//   - data.verdict.main.result is the decision of the root policy: an
+//   - input["<i>"] is the bag (array) of values of the i-th attribute of
+//     Output.Attributes (category, id, short data type such as "string" or
+//     "dateTime", and issuer when the designator names one: then only
+//     values of that issuer), in the pdp/xacmlfn representation. A flat
+//     object keyed by position is cheap to build and to look up, and OPA's
+//     rule index can see tests on it. An absent key means the request
+//     lacks the attribute: the policy then asks verdict.pip.
+//   - data.verdict.main is the root element's own package. Its result is
+//     the decision: a bare code "P", "D" or "NA" when nothing else is to
+//     be said, otherwise an
 //     object {"d": code, "s": status, "o": obligations, "a": advice} where
 //     code is "P", "D", "NA", "IP", "ID" or "IDP" (the XACML 3.0 extended
 //     Indeterminate values), s is a status code URI (Indeterminate only),

@@ -34,6 +34,49 @@ type pkgGen struct {
 	anyCodes map[string]bool
 	// varDefs maps a VariableId to its definition, for status diagnosis.
 	varDefs map[string]*xacml.VariableDefinition
+	// root is set for the root element, whose package is verdict.main.
+	root bool
+	// needCodes is set when the combination reads the rules' decision
+	// codes (rN). With a complete shortcut (deny-unless-permit and
+	// permit-unless-deny over few rules) only any_<code> is evaluated, and
+	// the per-rule code rules are not emitted at all.
+	needCodes bool
+	// key is the designated attribute that the any_<code> bodies test
+	// straight on the input, so that OPA's rule index keeps only the
+	// bodies whose literal the request holds; -1 for none.
+	key int
+	// slowCodes records the codes whose bodies also went to any_<code>_s,
+	// the fallback used when the request lacks the key attribute.
+	slowCodes map[string]bool
+}
+
+// piName is the name of the applicable-policies rule: the contract's
+// policy_ids in the root package, pi elsewhere.
+func (g *pkgGen) piName() string {
+	if g.root {
+		return "policy_ids"
+	}
+	return "pi"
+}
+
+// ownTarget emits the element's target rules t and s_t. The root's empty
+// target is nobody's business: no parent reads it.
+func (g *pkgGen) ownTarget(t *xacml.Target) error {
+	g.emptyTarget = t == nil || len(t.AnyOf) == 0
+	if g.root && g.emptyTarget {
+		return nil
+	}
+	st, err := g.target("t", t)
+	if err != nil {
+		return err
+	}
+	g.printf("\ns_t := %s\n", st)
+	return nil
+}
+
+// hasEffectExprs reports whether an element has obligations or advice.
+func hasEffectExprs(obls, advice []*xacml.EffectExpression) bool {
+	return len(obls) > 0 || len(advice) > 0
 }
 
 func (g *pkgGen) printf(format string, args ...any) { fmt.Fprintf(g.out, format, args...) }
@@ -66,7 +109,7 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 	// rule's result is its decision code, a string, and the combination is
 	// an else chain of set lookups: far less work for OPA than result
 	// objects combined by prelude functions.
-	chain, light := lightChains[alg.fn]
+	light := lightAlgs[alg.fn]
 	for _, r := range p.Rules {
 		if !light {
 			break
@@ -81,11 +124,17 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 	}
 	g.light = light
 	g.anyCodes = map[string]bool{}
+	g.slowCodes = map[string]bool{}
 	threshold := g.c.cfg.indexThreshold
 	if threshold <= 0 {
 		threshold = defaultIndexThreshold
 	}
 	g.noShortcut = len(p.Rules) >= threshold
+	g.needCodes = !light || g.noShortcut || (alg.fn != "deny_unless_permit" && alg.fn != "permit_unless_deny")
+	g.key = -1
+	if light && !g.noShortcut {
+		g.key = g.indexKey(p.Rules)
+	}
 	names := make([]string, len(p.Rules))
 	targets := make([]*xacml.Target, len(p.Rules))
 	for i, r := range p.Rules {
@@ -95,31 +144,58 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 			return err
 		}
 	}
-	indexed := g.index(names, targets)
+	for _, code := range []string{"P", "D"} {
+		if g.slowCodes[code] {
+			g.printf("\nany_%s if {\n\tnot %s\n\tany_%s_s\n}\n", code, inputRef(g.key), code)
+		}
+	}
+	indexed := false
+	if g.needCodes {
+		indexed = g.index(names, targets)
+	}
 	g.out = &g.pb
-	st, err := g.target("t", p.Target)
-	if err != nil {
+	if err := g.ownTarget(p.Target); err != nil {
 		return err
 	}
-	g.printf("\ns_t := %s\n", st)
-	g.emptyTarget = p.Target == nil || len(p.Target.AnyOf) == 0
 	rpkg := "data.verdict.r." + g.name
-	if indexed {
-		g.printf("\nrs := [%s[n] | some i in %s.cands; n := %s.names[i]]\n", rpkg, rpkg, rpkg)
-	} else {
-		refs := make([]string, len(names))
-		for i, n := range names {
-			refs[i] = rpkg + "." + n
+	if g.needCodes {
+		if indexed {
+			g.printf("\nrs := [%s[n] | some i in %s.cands; n := %s.names[i]]\n", rpkg, rpkg, rpkg)
+		} else {
+			refs := make([]string, len(names))
+			for i, n := range names {
+				refs[i] = rpkg + "." + n
+			}
+			g.printf("\nrs := [%s]\n", strings.Join(refs, ", "))
 		}
-		g.printf("\nrs := [%s]\n", strings.Join(refs, ", "))
 	}
+	// direct: the combination is the element's result (no target, no
+	// obligations or advice of its own to add).
+	direct := g.emptyTarget && !hasEffectExprs(p.Obligations, p.Advice)
+	name := "comb"
+	if direct {
+		name = "result"
+	}
+	bare := false
 	if light {
-		g.printf("\nds := {r | some r in rs}\n\ndc := %s\n", g.shortcut(alg.fn, rpkg, chain))
+		branches, usesDS, usesDC := g.lightBranches(alg.fn, rpkg)
+		if usesDS {
+			g.printf("\nds := {r | some r in rs}\n")
+		}
+		if usesDC {
+			g.printf("\ndc := %s\n", firstApplicableChain)
+		}
+		needStatus := usesDC
+		for _, b := range branches {
+			if strings.HasPrefix(b.code, "I") {
+				needStatus = true
+			}
+		}
 		// The status of the first Indeterminate rule, needed only when
 		// the combination is Indeterminate.
-		if indexed {
+		if needStatus && indexed {
 			g.printf("\nistat := x if {\n\txs := [%s[concat(\"\", [\"s_\", n])] | some i in %s.cands; n := %s.names[i]; startswith(%s[n], \"I\")]\n\tx := xs[0]\n} else := %q\n", rpkg, rpkg, rpkg, rpkg, statusProcessing)
-		} else {
+		} else if needStatus {
 			var parts []string
 			for _, n := range names {
 				parts = append(parts, fmt.Sprintf("%s.s_%s if {\n\tstartswith(%s.%s, \"I\")\n}", rpkg, n, rpkg, n))
@@ -127,15 +203,23 @@ func (g *pkgGen) policy(p *xacml.Policy) error {
 			parts = append(parts, fmt.Sprintf("%q", statusProcessing))
 			g.printf("\nistat := %s\n", strings.Join(parts, " else := "))
 		}
-		g.printf("\ncomb := {\"d\": \"P\", \"o\": [], \"a\": []} if {\n\tdc == \"P\"\n} else := {\"d\": \"D\", \"o\": [], \"a\": []} if {\n\tdc == \"D\"\n} else := lib.na if {\n\tdc == \"NA\"\n} else := {\"d\": dc, \"s\": istat}\n")
+		// The root's result may be a bare decision code (see doc.go).
+		bare = direct && g.root
+		g.printf("\n%s := %s\n", name, codeChain(branches, bare))
 	} else {
-		g.printf("\nds := {r.d | some r in rs}\n\ncomb := lib.%s(rs, ds)\n", alg.fn)
+		g.printf("\nds := {r.d | some r in rs}\n\n%s := lib.%s(rs, ds)\n", name, alg.fn)
 	}
-	if err := g.result(p.Obligations, p.Advice); err != nil {
-		return err
+	if !direct {
+		if err := g.result(p.Obligations, p.Advice); err != nil {
+			return err
+		}
 	}
 	id, version := p.Identity()
-	g.printf("\npi := [] if {\n\tresult.d == \"NA\"\n} else := [{\"k\": \"Policy\", \"id\": %s, \"v\": %s}]\n", quote(id), quote(version))
+	na := "result.d == \"NA\""
+	if bare {
+		na = "result == \"NA\""
+	}
+	g.printf("\n%s := [] if {\n\t%s\n} else := [{\"k\": \"Policy\", \"id\": %s, \"v\": %s}]\n", g.piName(), na, quote(id), quote(version))
 	return nil
 }
 
@@ -145,12 +229,9 @@ func (g *pkgGen) policySet(p *xacml.PolicySet) error {
 		return posErr(p.Pos, err)
 	}
 	g.out = &g.pb
-	st, err := g.target("t", p.Target)
-	if err != nil {
+	if err := g.ownTarget(p.Target); err != nil {
 		return err
 	}
-	g.printf("\ns_t := %s\n", st)
-	g.emptyTarget = p.Target == nil || len(p.Target.AnyOf) == 0
 	var results, targets, pis, aliases []string
 	var childTargets []*xacml.Target
 	for i, ch := range p.Children {
@@ -189,17 +270,24 @@ func (g *pkgGen) policySet(p *xacml.PolicySet) error {
 	} else {
 		g.printf("\nrs := [%s]\n", strings.Join(results, ", "))
 	}
-	if alg.onlyOne {
-		g.printf("\ncomb := lib.%s([%s], rs)\n", alg.fn, strings.Join(targets, ", "))
-	} else {
-		g.printf("\nds := {r.d | some r in rs}\n\ncomb := lib.%s(rs, ds)\n", alg.fn)
+	direct := g.emptyTarget && !hasEffectExprs(p.Obligations, p.Advice)
+	name := "comb"
+	if direct {
+		name = "result"
 	}
-	if err := g.result(p.Obligations, p.Advice); err != nil {
-		return err
+	if alg.onlyOne {
+		g.printf("\n%s := lib.%s([%s], rs)\n", name, alg.fn, strings.Join(targets, ", "))
+	} else {
+		g.printf("\nds := {r.d | some r in rs}\n\n%s := lib.%s(rs, ds)\n", name, alg.fn)
+	}
+	if !direct {
+		if err := g.result(p.Obligations, p.Advice); err != nil {
+			return err
+		}
 	}
 	id, version := p.Identity()
 	self := fmt.Sprintf("[{\"k\": \"PolicySet\", \"id\": %s, \"v\": %s}]", quote(id), quote(version))
-	g.printf("\npi := [] if {\n\tresult.d == \"NA\"\n} else := lib.flat([%s])\n", strings.Join(append([]string{self}, pis...), ", "))
+	g.printf("\n%s := [] if {\n\tresult.d == \"NA\"\n} else := lib.flat([%s])\n", g.piName(), strings.Join(append([]string{self}, pis...), ", "))
 	return nil
 }
 
@@ -246,6 +334,9 @@ func effectCode(e xacml.Effect) string {
 // rule emits a rule's result object "name".
 func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 	code := effectCode(r.Effect)
+	if g.light && !g.needCodes {
+		return g.anyOnlyRule(name, code, r)
+	}
 	tname := "t_" + name
 	tst, err := g.target(tname, r.Target)
 	if err != nil {
@@ -300,24 +391,10 @@ func (g *pkgGen) rule(name string, r *xacml.Rule) error {
 // lightRule emits a rule whose result is its decision code ("NA", the
 // effect, or "I" + effect) and s_<name>, the status of an Indeterminate.
 func (g *pkgGen) lightRule(name, tname, cname, code, cond, tst string, condition xacml.Expr, target *xacml.Target) error {
-	// any_<code> holds when some rule yields its effect: one body per
-	// branch of the rule's target, so OPA stops at the first that holds.
 	if !g.noShortcut {
-		branches, _, ok := g.fastTarget(target)
-		if !ok {
-			branches = [][]string{{tname + ` == "M"`}}
+		if err := g.anyBodies(code, tname, cname, cond, condition, target); err != nil {
+			return err
 		}
-		for _, b := range branches {
-			stmts := append([]string(nil), b...)
-			if condition != nil {
-				stmts = append(stmts, cname+" == true")
-			}
-			if len(stmts) == 0 {
-				stmts = []string{"true"}
-			}
-			g.printf("\nany_%s if {\n\t%s\n}\n", code, strings.Join(stmts, "\n\t"))
-		}
-		g.anyCodes[code] = true
 	}
 	// Emit helper rules before the rule's own text.
 	var cst string
@@ -332,6 +409,11 @@ func (g *pkgGen) lightRule(name, tname, cname, code, cond, tst string, condition
 	}
 	g.printf(" else := \"NA\" if {\n\t%s == false\n} else := \"I%s\" if {\n\t%s == \"I\"\n} else := %q\n", cname, code, cname, code)
 	g.printf("\ns_%s := %s if {\n\t%s == \"I\"\n} else := %s\n", name, tst, tname, cst)
+	return g.condRule(cname, cond, condition)
+}
+
+// condRule emits c_<rule>: the condition's value, "I" when Indeterminate.
+func (g *pkgGen) condRule(cname, cond string, condition xacml.Expr) error {
 	if chain, ok, err := g.logicChain(condition); err != nil {
 		return err
 	} else if ok {
@@ -342,40 +424,201 @@ func (g *pkgGen) lightRule(name, tname, cname, code, cond, tst string, condition
 	return nil
 }
 
-// shortcut prefixes a light chain with the decisive effect tested through
-// the any_<code> rules, when the algorithm's first question is "does any
-// rule yield this effect" (it is, for all but first-applicable).
-func (g *pkgGen) shortcut(alg, rpkg, chain string) string {
+// anyOnlyRule emits only the any_<code> bodies of a rule: what a complete
+// shortcut (deny-unless-permit, permit-unless-deny) evaluates.
+func (g *pkgGen) anyOnlyRule(name, code string, r *xacml.Rule) error {
+	var cond string
+	if r.Condition != nil {
+		var err error
+		if cond, err = g.expr(r.Condition); err != nil {
+			return err
+		}
+	}
+	tname := "t_" + name
+	if _, _, ok := g.fastTarget(r.Target); !ok {
+		if _, err := g.target(tname, r.Target); err != nil {
+			return err
+		}
+	}
+	return g.anyBodies(code, tname, "c_"+name, cond, r.Condition, r.Target)
+}
+
+// anyBodies emits the bodies of any_<code>, which holds when some rule
+// yields its effect: one body per branch of the rule's target, so OPA
+// stops at the first that holds. Only a true condition matters there, so
+// the condition is tested inline (each argument of a top-level and), not
+// through the tri-state c_<rule>. Branches testing the key attribute test
+// it on the input, where OPA's rule index sees it; their copies on the
+// attribute's bag rule go to any_<code>_s, asked only when the request
+// lacks the attribute (a PIP may have it).
+func (g *pkgGen) anyBodies(code, tname, cname, cond string, condition xacml.Expr, target *xacml.Target) error {
+	branches, _, ok := g.fastTarget(target)
+	if !ok {
+		branches = [][]fastStmt{{{raw: tname + ` == "M"`, attr: -1}}}
+	}
+	var conds []string
+	if condition != nil {
+		op, terms, isLogic, err := g.logicTerms(condition)
+		if err != nil {
+			return err
+		}
+		switch {
+		case isLogic && op == xacml.OpAnd:
+			for _, t := range terms {
+				conds = append(conds, t+" == true")
+			}
+		case isLogic:
+			// An or: true when one argument is; the tri-state rule
+			// says so in one place rather than one body per argument.
+			if !g.needCodes {
+				if err := g.condRule(cname, cond, condition); err != nil {
+					return err
+				}
+			}
+			conds = append(conds, cname+" == true")
+		default:
+			conds = append(conds, cond+" == true")
+		}
+	}
+	for _, b := range branches {
+		stmts := append(stmtTexts(b), conds...)
+		if len(stmts) == 0 {
+			stmts = []string{"true"}
+		}
+		keyed := false
+		direct := make([]string, 0, len(stmts))
+		for _, st := range b {
+			if g.key >= 0 && st.attr == g.key {
+				keyed = true
+				direct = append(direct, st.lit+" in "+inputRef(g.key))
+			} else {
+				direct = append(direct, st.text())
+			}
+		}
+		direct = append(direct, conds...)
+		if keyed {
+			g.printf("\nany_%s if {\n\t%s\n}\n", code, strings.Join(direct, "\n\t"))
+			g.printf("\nany_%s_s if {\n\t%s\n}\n", code, strings.Join(stmts, "\n\t"))
+			g.slowCodes[code] = true
+		} else {
+			g.printf("\nany_%s if {\n\t%s\n}\n", code, strings.Join(stmts, "\n\t"))
+		}
+	}
+	g.anyCodes[code] = true
+	return nil
+}
+
+// indexKey picks the attribute that the most fast target branches of the
+// rules test (at least two, else indexing gains nothing), or -1.
+func (g *pkgGen) indexKey(rules []*xacml.Rule) int {
+	count := map[int]int{}
+	var order []int
+	for _, r := range rules {
+		branches, _, ok := g.fastTarget(r.Target)
+		if !ok {
+			continue
+		}
+		for _, b := range branches {
+			seen := map[int]bool{}
+			for _, st := range b {
+				if st.attr < 0 || seen[st.attr] {
+					continue
+				}
+				seen[st.attr] = true
+				if count[st.attr] == 0 {
+					order = append(order, st.attr)
+				}
+				count[st.attr]++
+			}
+		}
+	}
+	best, n := -1, 1
+	for _, a := range order {
+		if count[a] > n {
+			best, n = a, count[a]
+		}
+	}
+	return best
+}
+
+// branch is one step of a combination's else chain: the decision code it
+// yields when cond (Rego statements; "" for the final else) holds. An
+// empty code stands for the Indeterminate code held in dc.
+type branch struct{ code, cond string }
+
+// lightBranches returns the else chain combining the rules' codes for an
+// algorithm, prefixed with the decisive effect tested through the
+// any_<code> rules when the algorithm's first question is "does any rule
+// yield this effect" (it is, for all but first-applicable); usesDS and
+// usesDC say whether the chain reads ds (the set of rule codes) or dc
+// (first-applicable's code).
+func (g *pkgGen) lightBranches(alg, rpkg string) (bs []branch, usesDS, usesDC bool) {
+	if alg == "first_applicable" {
+		return []branch{{"P", `dc == "P"`}, {"D", `dc == "D"`}, {"NA", `dc == "NA"`}, {"", ""}}, false, true
+	}
 	decisive := map[string]string{
 		"deny_overrides": "D", "legacy_rule_deny_overrides": "D",
 		"permit_overrides": "P", "legacy_rule_permit_overrides": "P",
 		"deny_unless_permit": "P", "permit_unless_deny": "D",
 	}[alg]
-	if decisive == "" || g.noShortcut {
-		return chain
+	if decisive != "" && !g.noShortcut {
+		if g.anyCodes[decisive] {
+			bs = append(bs, branch{decisive, rpkg + ".any_" + decisive})
+		}
+		if other := map[string]string{"deny_unless_permit": "D", "permit_unless_deny": "P"}[alg]; other != "" {
+			return append(bs, branch{other, ""}), false, false
+		}
 	}
-	test := "false"
-	if g.anyCodes[decisive] {
-		test = rpkg + ".any_" + decisive
-	}
-	other := map[string]string{"deny_unless_permit": `"D"`, "permit_unless_deny": `"P"`}[alg]
-	if other != "" {
-		return fmt.Sprintf("%q if %s else := %s", decisive, test, other)
-	}
-	return fmt.Sprintf("%q if %s else := %s", decisive, test, chain)
+	return append(bs, lightChains[alg]...), true, false
 }
 
+// codeChain renders a chain of branches as a rule value. Codes become
+// result objects, or bare strings when bare (the root's definite
+// decisions); an Indeterminate carries the status istat.
+func codeChain(bs []branch, bare bool) string {
+	var parts []string
+	for _, b := range bs {
+		var term string
+		switch {
+		case b.code == "":
+			term = `{"d": dc, "s": istat}`
+		case strings.HasPrefix(b.code, "I"):
+			term = fmt.Sprintf(`{"d": %q, "s": istat}`, b.code)
+		case bare:
+			term = quote(b.code)
+		case b.code == "NA":
+			term = "lib.na"
+		default:
+			term = fmt.Sprintf(`{"d": %q, "o": [], "a": []}`, b.code)
+		}
+		if b.cond == "" {
+			parts = append(parts, term)
+			break
+		}
+		parts = append(parts, term+" if {\n\t"+b.cond+"\n}")
+	}
+	return strings.Join(parts, " else := ")
+}
+
+// lightAlgs are the rule-combining algorithms that light mode implements.
+var lightAlgs = map[string]bool{
+	"deny_overrides": true, "permit_overrides": true, "deny_unless_permit": true, "permit_unless_deny": true,
+	"first_applicable": true, "legacy_rule_deny_overrides": true, "legacy_rule_permit_overrides": true,
+}
+
+// firstApplicableChain is first-applicable over the ordered rule codes rs.
+const firstApplicableChain = `x if { xs := [c | some c in rs; c != "NA"]; x := xs[0] } else := "NA"`
+
 // lightChains are the rule-combining algorithms over decision codes, as
-// else chains over the set ds of the rules' codes (first-applicable uses
-// the ordered rs). They mirror the prelude's object versions.
-var lightChains = map[string]string{
-	"deny_overrides":               `"D" if ds["D"] else := "IDP" if ds["IDP"] else := "IDP" if { ds["ID"]; ds["IP"] } else := "IDP" if { ds["ID"]; ds["P"] } else := "ID" if ds["ID"] else := "P" if ds["P"] else := "IP" if ds["IP"] else := "NA"`,
-	"permit_overrides":             `"P" if ds["P"] else := "IDP" if ds["IDP"] else := "IDP" if { ds["IP"]; ds["ID"] } else := "IDP" if { ds["IP"]; ds["D"] } else := "IP" if ds["IP"] else := "D" if ds["D"] else := "ID" if ds["ID"] else := "NA"`,
-	"deny_unless_permit":           `"P" if ds["P"] else := "D"`,
-	"permit_unless_deny":           `"D" if ds["D"] else := "P"`,
-	"first_applicable":             `x if { xs := [c | some c in rs; c != "NA"]; x := xs[0] } else := "NA"`,
-	"legacy_rule_deny_overrides":   `"D" if ds["D"] else := "IDP" if ds["ID"] else := "IDP" if ds["IDP"] else := "P" if ds["P"] else := "IDP" if ds["IP"] else := "NA"`,
-	"legacy_rule_permit_overrides": `"P" if ds["P"] else := "IDP" if ds["IP"] else := "IDP" if ds["IDP"] else := "D" if ds["D"] else := "IDP" if ds["ID"] else := "NA"`,
+// else chains over the set ds of the rules' codes. They mirror the
+// prelude's object versions.
+var lightChains = map[string][]branch{
+	"deny_overrides":               {{"D", `ds["D"]`}, {"IDP", `ds["IDP"]`}, {"IDP", "ds[\"ID\"]\n\tds[\"IP\"]"}, {"IDP", "ds[\"ID\"]\n\tds[\"P\"]"}, {"ID", `ds["ID"]`}, {"P", `ds["P"]`}, {"IP", `ds["IP"]`}, {"NA", ""}},
+	"permit_overrides":             {{"P", `ds["P"]`}, {"IDP", `ds["IDP"]`}, {"IDP", "ds[\"IP\"]\n\tds[\"ID\"]"}, {"IDP", "ds[\"IP\"]\n\tds[\"D\"]"}, {"IP", `ds["IP"]`}, {"D", `ds["D"]`}, {"ID", `ds["ID"]`}, {"NA", ""}},
+	"deny_unless_permit":           {{"P", `ds["P"]`}, {"D", ""}},
+	"permit_unless_deny":           {{"D", `ds["D"]`}, {"P", ""}},
+	"legacy_rule_deny_overrides":   {{"D", `ds["D"]`}, {"IDP", `ds["ID"]`}, {"IDP", `ds["IDP"]`}, {"P", `ds["P"]`}, {"IDP", `ds["IP"]`}, {"NA", ""}},
+	"legacy_rule_permit_overrides": {{"P", `ds["P"]`}, {"IDP", `ds["IP"]`}, {"IDP", `ds["IDP"]`}, {"D", `ds["D"]`}, {"IDP", `ds["ID"]`}, {"NA", ""}},
 }
 
 // logicChain renders a condition whose top is and/or as an else chain of
@@ -386,25 +629,13 @@ var lightChains = map[string]string{
 // when Indeterminate, so the chain falls through to "I" exactly as XACML's
 // and/or say.
 func (g *pkgGen) logicChain(e xacml.Expr) (string, bool, error) {
-	a, ok := e.(*xacml.Apply)
-	if !ok {
-		return "", false, nil
-	}
-	fi, found := g.c.checked.Funcs.Lookup(a.FunctionID)
-	if !found || (fi.Op != xacml.OpAnd && fi.Op != xacml.OpOr) || len(a.Args) == 0 {
-		return "", false, nil
+	op, terms, ok, err := g.logicTerms(e)
+	if err != nil || !ok {
+		return "", false, err
 	}
 	decisive, other := "false", "true"
-	if fi.Op == xacml.OpOr {
+	if op == xacml.OpOr {
 		decisive, other = "true", "false"
-	}
-	terms := make([]string, len(a.Args))
-	for i, arg := range a.Args {
-		t, err := g.expr(arg)
-		if err != nil {
-			return "", false, err
-		}
-		terms[i] = t
 	}
 	var parts []string
 	for _, t := range terms {
@@ -416,6 +647,27 @@ func (g *pkgGen) logicChain(e xacml.Expr) (string, bool, error) {
 	}
 	parts = append(parts, fmt.Sprintf("%s if {\n\t%s\n}", other, strings.Join(all, "\n\t")))
 	return strings.Join(parts, " else := "), true, nil
+}
+
+// logicTerms renders the arguments of a condition whose top is and/or.
+func (g *pkgGen) logicTerms(e xacml.Expr) (xacml.Op, []string, bool, error) {
+	a, ok := e.(*xacml.Apply)
+	if !ok {
+		return "", nil, false, nil
+	}
+	fi, found := g.c.checked.Funcs.Lookup(a.FunctionID)
+	if !found || (fi.Op != xacml.OpAnd && fi.Op != xacml.OpOr) || len(a.Args) == 0 {
+		return "", nil, false, nil
+	}
+	terms := make([]string, len(a.Args))
+	for i, arg := range a.Args {
+		t, err := g.expr(arg)
+		if err != nil {
+			return "", nil, false, err
+		}
+		terms[i] = t
+	}
+	return fi.Op, terms, true, nil
 }
 
 // effectExprs renders the obligations (or advice) that apply to an effect

@@ -50,7 +50,7 @@ func (g *pkgGen) target(name string, t *xacml.Target) (string, error) {
 	if fast {
 		var parts []string
 		for _, b := range branches {
-			parts = append(parts, "\"M\" if {\n\t"+strings.Join(b, "\n\t")+"\n}")
+			parts = append(parts, "\"M\" if {\n\t"+strings.Join(stmtTexts(b), "\n\t")+"\n}")
 		}
 		parts = append(parts, "\"N\" if {\n\t"+strings.Join(bags, "\n\t")+"\n}")
 		g.printf("\n%s := %s else := x if {\n\tx := %s\n}\n", name, strings.Join(parts, " else := "), generic)
@@ -72,6 +72,30 @@ func (g *pkgGen) fastMatchTerms(m *xacml.Match) (lit, bag string, err error) {
 // maxTargetBranches bounds the disjunctive normal form of a fast target.
 const maxTargetBranches = 32
 
+// fastStmt is one membership test of a fast target: lit in the bag of the
+// designated attribute attr (whose rule is bag), or a raw statement (attr
+// -1).
+type fastStmt struct {
+	lit, bag, raw string
+	attr          int
+}
+
+// text renders the test on the attribute's bag rule.
+func (s fastStmt) text() string {
+	if s.raw != "" {
+		return s.raw
+	}
+	return s.lit + " in " + s.bag
+}
+
+func stmtTexts(b []fastStmt) []string {
+	out := make([]string, len(b))
+	for i, s := range b {
+		out[i] = s.text()
+	}
+	return out
+}
+
 // fastTarget renders the common case of a target made of equality matches
 // on native types as plain membership tests, which OPA evaluates with a few
 // builtin calls: "M" when some branch of the target's disjunctive normal
@@ -79,29 +103,29 @@ const maxTargetBranches = 32
 // match can only be Indeterminate when its bag is (a required attribute
 // absent, a PIP failure); that case, and only it, falls through to the
 // general tri-state rules.
-func (g *pkgGen) fastTarget(t *xacml.Target) (branches [][]string, bags []string, ok bool) {
+func (g *pkgGen) fastTarget(t *xacml.Target) (branches [][]fastStmt, bags []string, ok bool) {
 	if t == nil || len(t.AnyOf) == 0 {
-		return [][]string{nil}, nil, true
+		return [][]fastStmt{nil}, nil, true
 	}
-	branches = [][]string{nil}
+	branches = [][]fastStmt{nil}
 	seen := map[string]bool{}
 	for _, any := range t.AnyOf {
-		var next [][]string
+		var next [][]fastStmt
 		for _, all := range any.AllOf {
-			var stmts []string
+			var stmts []fastStmt
 			for _, m := range all.Matches {
-				stmt, bag, good := g.fastMatch(m)
+				stmt, good := g.fastMatch(m)
 				if !good {
 					return nil, nil, false
 				}
 				stmts = append(stmts, stmt)
-				if !seen[bag] {
-					seen[bag] = true
-					bags = append(bags, bag)
+				if !seen[stmt.bag] {
+					seen[stmt.bag] = true
+					bags = append(bags, stmt.bag)
 				}
 			}
 			for _, b := range branches {
-				next = append(next, append(append([]string(nil), b...), stmts...))
+				next = append(next, append(append([]fastStmt(nil), b...), stmts...))
 			}
 			if len(next) > maxTargetBranches {
 				return nil, nil, false
@@ -114,28 +138,29 @@ func (g *pkgGen) fastTarget(t *xacml.Target) (branches [][]string, bags []string
 
 // fastMatch renders a match as one membership statement when its function
 // is equality on a type Rego compares natively.
-func (g *pkgGen) fastMatch(m *xacml.Match) (stmt, bag string, ok bool) {
+func (g *pkgGen) fastMatch(m *xacml.Match) (fastStmt, bool) {
 	fi, found := g.c.checked.Funcs.Lookup(m.FunctionID)
 	if !found || fi.Op != xacml.OpEqual {
-		return "", "", false
+		return fastStmt{}, false
 	}
 	switch fi.DataType {
 	case xacml.TypeString, xacml.TypeBoolean, xacml.TypeInteger, xacml.TypeAnyURI:
 	default:
-		return "", "", false
+		return fastStmt{}, false
 	}
-	if _, isDesignator := m.Attribute.(*xacml.AttributeDesignator); !isDesignator {
-		return "", "", false
+	d, isDesignator := m.Attribute.(*xacml.AttributeDesignator)
+	if !isDesignator {
+		return fastStmt{}, false
 	}
 	lit, err := g.expr(m.Value)
 	if err != nil {
-		return "", "", false
+		return fastStmt{}, false
 	}
-	bag, err = g.expr(m.Attribute)
+	bag, err := g.expr(m.Attribute)
 	if err != nil {
-		return "", "", false
+		return fastStmt{}, false
 	}
-	return lit + " in " + bag, bag, true
+	return fastStmt{lit: lit, bag: bag, attr: g.c.attr(d)}, true
 }
 
 // combine3 joins tri-state terms with a prelude function, skipping the call
