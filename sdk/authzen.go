@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 
 	"github.com/verdict-authz/verdict/pdp"
@@ -54,13 +53,7 @@ func NewAuthZENRequest(in map[string]any) (*pdp.Request, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: %s must be an object", pdp.ErrBadRequest, e.member)
 		}
-		fields := make(map[string]any, len(m))
-		for k, x := range m {
-			if k != "properties" {
-				fields[k] = x
-			}
-		}
-		if err := addMembers(req, e.category, e.member, fields, e.aliases); err != nil {
+		if err := addMembers(req, e.category, e.member, m, "properties", e.aliases); err != nil {
 			return nil, err
 		}
 		if props, ok := m["properties"]; ok && props != nil {
@@ -68,7 +61,7 @@ func NewAuthZENRequest(in map[string]any) (*pdp.Request, error) {
 			if !ok {
 				return nil, fmt.Errorf("%w: %s.properties must be an object", pdp.ErrBadRequest, e.member)
 			}
-			if err := addMembers(req, e.category, e.member+".properties", pm, nil); err != nil {
+			if err := addMembers(req, e.category, e.member+".properties", pm, "", nil); err != nil {
 				return nil, err
 			}
 		}
@@ -78,7 +71,7 @@ func NewAuthZENRequest(in map[string]any) (*pdp.Request, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: context must be an object", pdp.ErrBadRequest)
 		}
-		if err := addMembers(req, pdp.CategoryEnvironment, "context", cm, nil); err != nil {
+		if err := addMembers(req, pdp.CategoryEnvironment, "context", cm, "", nil); err != nil {
 			return nil, err
 		}
 	}
@@ -103,33 +96,75 @@ func ParseAuthZENRequest(data []byte) (*pdp.Request, error) {
 	return NewAuthZENRequest(in)
 }
 
-// addMembers adds one attribute per member of m (and its alias), in key
-// order so that the request does not depend on the JSON's member order.
-func addMembers(req *pdp.Request, category, path string, m map[string]any, aliases map[string]string) error {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if err := addJSON(req, category, path+"."+k, k, m[k]); err != nil {
-			return err
+// addMembers adds one attribute per member of m (and its alias) but skip,
+// in key order so that the request does not depend on the JSON's member
+// order. path names the object in error messages only, so member paths are
+// built only when a value is refused.
+func addMembers(req *pdp.Request, category, path string, m map[string]any, skip string, aliases map[string]string) error {
+	var buf [16]string
+	for _, k := range sortedKeys(buf[:0], m) {
+		if k == skip {
+			continue
+		}
+		if err := addJSON(req, category, k, m[k]); err != nil {
+			return prefixPath(path+"."+k, err)
 		}
 		if alias, ok := aliases[k]; ok {
-			if err := addJSON(req, category, path+"."+k, alias, m[k]); err != nil {
-				return err
+			if err := addJSON(req, category, alias, m[k]); err != nil {
+				return prefixPath(path+"."+k, err)
 			}
 		}
 	}
 	return nil
 }
 
+// sortedKeys appends the keys of m to dst, sorted; with a dst of enough
+// capacity on the caller's stack, small objects cost no allocation.
+func sortedKeys(dst []string, m map[string]any) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
+}
+
+// pathError is a refused value, with the path from the member that holds
+// it down to the value (built from the inside out as the error returns).
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	return fmt.Sprintf("%s: %s: %v", pdp.ErrBadRequest, e.path, e.err)
+}
+
+func (e *pathError) Unwrap() []error { return []error{pdp.ErrBadRequest, e.err} }
+
+// prefixPath puts path in front of the path err carries.
+func prefixPath(path string, err error) error {
+	var pe *pathError
+	if errors.As(err, &pe) {
+		if pe.path != "" {
+			path += "." + pe.path
+		}
+		return &pathError{path: path, err: pe.err}
+	}
+	return err
+}
+
 // addJSON adds the JSON value v as attribute id. XACML has no object type:
 // an object's members become attributes "id.member", recursively; an array
 // is a bag, whose objects are flattened the same way.
-func addJSON(req *pdp.Request, category, path, id string, v any) error {
+func addJSON(req *pdp.Request, category, id string, v any) error {
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			if err := addJSON(req, category, path+"."+k, id+"."+k, x[k]); err != nil {
-				return err
+		var buf [16]string
+		for _, k := range sortedKeys(buf[:0], x) {
+			if err := addJSON(req, category, id+"."+k, x[k]); err != nil {
+				return prefixPath(k, err)
 			}
 		}
 		return nil
@@ -138,7 +173,7 @@ func addJSON(req *pdp.Request, category, path, id string, v any) error {
 		for _, e := range x {
 			switch e.(type) {
 			case map[string]any, []any:
-				if err := addJSON(req, category, path, id, e); err != nil {
+				if err := addJSON(req, category, id, e); err != nil {
 					return err
 				}
 			default:
@@ -152,7 +187,7 @@ func addJSON(req *pdp.Request, category, path, id string, v any) error {
 	}
 	vals, err := pdp.JSONValues(v)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", pdp.ErrBadRequest, path, err)
+		return &pathError{err: err}
 	}
 	if len(vals) > 0 {
 		req.Add(category, id, vals...)

@@ -1,8 +1,10 @@
 package sdk_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/verdict-authz/verdict/pdp"
@@ -64,5 +66,23 @@ func TestAuthZENRefusesWhatItCannotMap(t *testing.T) {
 		if _, err := sdk.ParseAuthZENRequest([]byte(body)); !errors.Is(err, pdp.ErrBadRequest) {
 			t.Errorf("ParseAuthZENRequest(%s) error = %v, want ErrBadRequest", body, err)
 		}
+	}
+}
+
+func TestAuthZENRefusedValueNamesItsPath(t *testing.T) {
+	_, err := sdk.NewAuthZENRequest(map[string]any{
+		"subject": map[string]any{"type": "user", "id": "alice", "properties": map[string]any{
+			"address": map[string]any{"city": "Paris", "zip": json.Number("75x")},
+		}},
+	})
+	if !errors.Is(err, pdp.ErrBadRequest) {
+		t.Fatalf("error %v, want pdp.ErrBadRequest", err)
+	}
+	if want := "subject.properties.address.zip: invalid number"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not name %q", err, want)
+	}
+	_, err = sdk.NewAuthZENRequest(map[string]any{"context": map[string]any{"n": []any{json.Number("1"), json.Number("--")}}})
+	if !errors.Is(err, pdp.ErrBadRequest) || !strings.Contains(err.Error(), "context.n: invalid number") {
+		t.Fatalf("error %v, want the array member's path", err)
 	}
 }
