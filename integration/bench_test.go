@@ -131,9 +131,10 @@ func (o *deliveryObserver) wait(rev uint64, n int, deadline time.Time) (verified
 // received and verified the revision (verified-p50/p99) and has compiled
 // and swapped it in (active-p50/p99).
 //
-// "group" PDPs share a bundlesource.Group, as the PDPs embedded in one
-// process should: each archive is parsed and its signature checked once,
-// and compiles are gated so that they cannot starve delivery. "alone" PDPs
+// "group" PDPs share a bundlesource.Group and a pdp.Cache, as the PDPs
+// embedded in one process should: each archive is parsed and its signature
+// checked once, compiles are gated so that they cannot starve delivery,
+// and each content is compiled once for all of them. "alone" PDPs
 // share nothing, as if each were its own process, except that here they
 // all compete for the same CPUs. N=1000 (group only) runs with
 // VERDICT_BENCH_1000=1 and needs about 3 file descriptors per PDP.
@@ -143,14 +144,18 @@ func BenchmarkDelivery(b *testing.B) {
 		sizes = append(sizes, 1000)
 	}
 	for _, n := range sizes {
-		b.Run(fmt.Sprintf("N=%d/group", n), func(b *testing.B) { benchDelivery(b, n, bundlesource.NewGroup(1)) })
+		b.Run(fmt.Sprintf("N=%d/group", n), func(b *testing.B) { benchDelivery(b, n, bundlesource.NewGroup(1), pdp.NewCache(4)) })
 		if n <= 100 {
-			b.Run(fmt.Sprintf("N=%d/alone", n), func(b *testing.B) { benchDelivery(b, n, nil) })
+			b.Run(fmt.Sprintf("N=%d/alone", n), func(b *testing.B) { benchDelivery(b, n, nil, nil) })
 		}
 	}
 }
 
-func benchDelivery(b *testing.B, n int, group *bundlesource.Group) {
+func benchDelivery(b *testing.B, n int, group *bundlesource.Group, cache *pdp.Cache) {
+	var engineOpts []pdp.Option
+	if cache != nil {
+		engineOpts = append(engineOpts, pdp.WithCache(cache))
+	}
 	url := natstest.URL(b)
 	ns := newNamespace(b, url)
 	key, _ := bundle.GenerateSigningKey()
@@ -180,7 +185,7 @@ func benchDelivery(b *testing.B, n int, group *bundlesource.Group) {
 			defer func() { <-starting }()
 			sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
-			src, err := bundlesource.New(sctx, dial(b, url, fmt.Sprintf("pdp-%d", i)), pdp.New(),
+			src, err := bundlesource.New(sctx, dial(b, url, fmt.Sprintf("pdp-%d", i)), pdp.New(engineOpts...),
 				bundlesource.WithService("bench"), bundlesource.WithTrustStore(trust), bundlesource.WithInstance(fmt.Sprintf("pdp-%d", i)),
 				bundlesource.WithSubjectPrefix(ns.prefix), bundlesource.WithStream(ns.stream), bundlesource.WithObserver(obs),
 				bundlesource.WithGroup(group))

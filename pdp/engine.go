@@ -43,9 +43,17 @@ type Engine struct {
 	swapMu sync.Mutex
 }
 
-// prepared is an activated policy: its prepared queries and input builder.
+// prepared is an activated policy: the policy and its compiled form.
 type prepared struct {
-	policy  *Policy
+	policy *Policy
+	*compiled
+}
+
+// compiled is what compiling a policy's content yields: prepared queries
+// and the input builder. It depends on nothing but the content (the PIPs
+// reach the builtin through the decision's context), so engines that
+// share a Cache share it.
+type compiled struct {
 	result  rego.PreparedEvalQuery
 	input   *inputBuilder
 	idsOnce sync.Once
@@ -106,6 +114,21 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	if len(p.Modules) == 0 {
 		return nil, fmt.Errorf("pdp: policy has no modules")
 	}
+	var c *compiled
+	var err error
+	if e.cfg.cache != nil && len(e.cfg.fnOpts) == 0 {
+		c, err = e.cfg.cache.get(ctx, p, e.compile)
+	} else {
+		c, err = e.compile(ctx, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{policy: p, compiled: c}, nil
+}
+
+// compile parses, compiles and prepares p's content.
+func (e *Engine) compile(ctx context.Context, p *Policy) (*compiled, error) {
 	var opts []func(*rego.Rego)
 	names := make([]string, 0, len(p.Modules))
 	for name := range p.Modules {
@@ -127,7 +150,7 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdp: open store: %w", err)
 	}
-	opts = append(opts, rego.Function4(pipDecl, e.pipBuiltin), rego.StrictBuiltinErrors(false),
+	opts = append(opts, rego.Function4(pipDecl, pipBuiltin), rego.StrictBuiltinErrors(false),
 		rego.Store(store), rego.GenerateJSON(keepTerm))
 	if p.AttributesComplete {
 		opts = append(opts, rego.CompilerHook(skipGeneratedChecks))
@@ -137,7 +160,7 @@ func (e *Engine) prepare(ctx context.Context, p *Policy) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pdp: prepare policy: %w", err)
 	}
-	return &prepared{policy: p, result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete, layout.flat, layout.nested), opts: opts,
+	return &compiled{result: pq, input: newInputBuilder(p.Attributes, p.AttributesComplete, layout.flat, layout.nested), opts: opts,
 		txn: txn, metrics: metrics.NoOp()}, nil
 }
 
@@ -162,7 +185,7 @@ func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 // eval runs a prepared query of this policy on one input. Cancellation is
 // wired to ctx without the goroutine OPA would otherwise start per query.
-func (pr *prepared) eval(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (rego.ResultSet, error) {
+func (pr *compiled) eval(ctx context.Context, q rego.PreparedEvalQuery, in ast.Value) (rego.ResultSet, error) {
 	c := topdown.NewCancel()
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, c.Cancel)
@@ -175,7 +198,7 @@ func (pr *prepared) eval(ctx context.Context, q rego.PreparedEvalQuery, in ast.V
 }
 
 // policyIDs prepares the policy-id query on first use: few requests ask for it.
-func (pr *prepared) policyIDs(ctx context.Context) (rego.PreparedEvalQuery, error) {
+func (pr *compiled) policyIDs(ctx context.Context) (rego.PreparedEvalQuery, error) {
 	pr.idsOnce.Do(func() {
 		r := rego.New(append([]func(*rego.Rego){rego.Query(policyIDsQuery)}, pr.opts...)...)
 		pr.ids, pr.idsErr = r.PrepareForEval(ctx)
@@ -185,6 +208,7 @@ func (pr *prepared) policyIDs(ctx context.Context) (rego.PreparedEvalQuery, erro
 
 // decisionState is what the verdict.pip builtin needs during one decision.
 type decisionState struct {
+	pips *pip.Set
 	req  *Request
 	memo *pip.Memo
 	keys []string
@@ -205,7 +229,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) (*Decision, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
 	// The PIP memo is created by the first fetch: most decisions need none.
-	st := &decisionState{req: req}
+	st := &decisionState{pips: e.cfg.pips, req: req}
 	ectx := context.WithValue(ctx, stateKey{}, st)
 	rs, err := pr.eval(ectx, pr.result, in)
 	if err != nil {

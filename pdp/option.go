@@ -16,6 +16,7 @@ type config struct {
 	pips   *pip.Set
 	fnOpts []xacmlfn.Option
 	now    func() time.Time
+	cache  *Cache
 }
 
 type optionFunc func(*config)
@@ -44,4 +45,12 @@ func WithFunctionOptions(opts ...xacmlfn.Option) Option {
 // lacks them (default time.Now), so that tests and replays can fix it.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) { c.now = now })
+}
+
+// WithCache lets the engine share compiled policies with the other engines
+// of the process that use the same Cache: a policy whose content another
+// engine compiled is activated without compiling it again. Engines with
+// WithFunctionOptions always compile their own.
+func WithCache(c *Cache) Option {
+	return optionFunc(func(cfg *config) { cfg.cache = c })
 }

@@ -26,13 +26,10 @@ var pipDecl = &rego.Function{
 // pipBuiltin asks the configured PIPs for an attribute. No PIP, or no PIP
 // that supplies it, is an empty bag; a PIP failure is an error, which the
 // policy sees as Indeterminate (never as an empty bag).
-func (e *Engine) pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term) (*ast.Term, error) {
+func pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term) (*ast.Term, error) {
 	empty := ast.ArrayTerm()
-	if e.cfg.pips == nil {
-		return empty, nil
-	}
 	st, _ := bctx.Context.Value(stateKey{}).(*decisionState)
-	if st == nil {
+	if st == nil || st.pips == nil {
 		return empty, nil
 	}
 	c, ok1 := cat.Value.(ast.String)
@@ -44,7 +41,7 @@ func (e *Engine) pipBuiltin(bctx rego.BuiltinContext, cat, id, typ, _ *ast.Term)
 	if st.memo == nil {
 		st.memo = pip.NewMemo()
 	}
-	bag, err := e.cfg.pips.ResolveFrom(bctx.Context, st.memo, string(c), string(a), st)
+	bag, err := st.pips.ResolveFrom(bctx.Context, st.memo, string(c), string(a), st)
 	if err != nil {
 		return nil, fmt.Errorf("verdict.pip %s %s: %w", a, c, err)
 	}
