@@ -280,6 +280,10 @@ func TestPDPServeConfigErrors(t *testing.T) {
 		{"missing tls files", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "a.pem"},
 		{"revocation without client_ca", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, revocation: {nats: 'nats://127.0.0.1:1'}}\npolicies: [todo.xml]\n", nil, "tls.revocation: needs tls.client_ca"},
 		{"revocation without a source", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {subject: x}}\npolicies: [todo.xml]\n", nil, "give nats, crl_url or both"},
+		{"bundle over tls:// without a client certificate", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'tls://127.0.0.1:4222', service: todo, trusted_keys: keys.json}\n", nil, "bundle.nats: a tls:// server needs a client certificate"},
+		{"bundle.tls on a plaintext url", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo, trusted_keys: keys.json, tls: {cert: a.pem, key: b.pem, ca: c.pem}}\n", nil, "bundle.tls: given, but bundle.nats"},
+		{"bundle.tls without ca", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'tls://127.0.0.1:4222', service: todo, trusted_keys: keys.json, tls: {cert: a.pem, key: b.pem}}\n", nil, "bundle.tls: cert, key and ca are required"},
+		{"decision log over tls:// with server-only tls", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\ndecision_log: {nats: 'tls://127.0.0.1:4222'}\n", nil, "decision_log.nats: a tls:// server needs a client certificate"},
 		{"misspelt revocation key", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {crl: x}}\npolicies: [todo.xml]\n", nil, "field crl not found"},
 	}
 	for _, tc := range tests {
