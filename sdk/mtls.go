@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/verdict-authz/verdict/pki/natsauth/inbox"
 	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/spiffeid"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
@@ -152,11 +153,20 @@ func (m *MutualTLS) ClientConfig(server spiffeid.ID) *tls.Config {
 }
 
 // NATSOptions connect to a NATS server (a tls:// URL) presenting this
-// service's certificate and expecting server's identity. Pair the
-// connection with WatchNATS so that it is dropped if the server's
-// certificate gets revoked.
+// service's certificate and expecting server's identity. They include the
+// inbox prefix of the certificate's service (inbox.ForID), which the
+// platform's NATS (verdict up, pki/natsauth) requires: without it every
+// request — JetStream consumers for bundles, acknowledgements of decision
+// records — would wait for replies the server never delivers. Renewal
+// keeps the service, so the prefix stays valid for the connection's life.
+// Pair the connection with WatchNATS so that it is dropped if the
+// server's certificate gets revoked.
 func (m *MutualTLS) NATSOptions(server spiffeid.ID) []nats.Option {
-	return []nats.Option{nats.Secure(m.ClientConfig(server))}
+	opts := []nats.Option{nats.Secure(m.ClientConfig(server))}
+	if p := inbox.ForID(m.src.SVID().ID); p != "" {
+		opts = append(opts, nats.CustomInboxPrefix(p))
+	}
+	return opts
 }
 
 // WatchNATS drops nc when the certificate its server presented gets

@@ -21,7 +21,8 @@ import (
 // audit collector:
 //
 //	decision_log:
-//	  nats: nats://127.0.0.1:4222
+//	  nats: tls://127.0.0.1:4222         # or nats:// (plaintext)
+//	  tls: {cert: pdp.pem, key: pdp-key.pem, ca: root.pem}  # default: bundle.tls, then tls:
 //	  stream: VERDICT_DECISIONS          # default
 //	  subject_prefix: verdict.decisions  # default
 //	  spool: spool/                      # disk spool, relative to the config file
@@ -40,6 +41,9 @@ type decisionLogConfig struct {
 	Instance      string     `yaml:"instance"`
 	MaskKeyFile   string     `yaml:"mask_key_file"`
 	Mask          []maskRule `yaml:"mask"`
+	// TLS is the client certificate for a tls:// NATS server (default:
+	// bundle.tls, then the top-level tls:; see natsTLSConfig).
+	TLS *natsTLSConfig `yaml:"tls"`
 	// natsOptions, set in code by `verdict up`, add the platform's client
 	// certificate and inbox prefix to the connection.
 	natsOptions []nats.Option

@@ -191,8 +191,13 @@ func runCAServe(ctx context.Context, env *cliEnv, args []string) error {
 		defer rs.Close()
 		rpc = rs.Addr().String()
 	}
+	endpoints := map[string]string{"ca": srv.URL()}
+	if *rpcAddr != "" {
+		// `verdict ca ... --rpc --config DIR/verdict.yaml` reach it there.
+		endpoints["ca-rpc"] = "https://" + rpc
+	}
 	cfgPath, err := writePlatformConfig(*dir, &platformConfig{
-		Endpoints: map[string]string{"ca": srv.URL()},
+		Endpoints: endpoints,
 		TLS:       &platformTLS{CAFile: caRootFile, CertFile: caAdminCert, KeyFile: caAdminKey},
 	})
 	if err != nil {

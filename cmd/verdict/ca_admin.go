@@ -10,6 +10,8 @@ import (
 	"sort"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/verdict-authz/verdict/pki/caapi"
 	"github.com/verdict-authz/verdict/pki/caclient"
 	"github.com/verdict-authz/verdict/pki/caserver"
@@ -27,6 +29,7 @@ type caFlags struct {
 	key    *string
 	caFile *string
 	output *string
+	rpc    *bool
 }
 
 func addCAFlags(fs *flag.FlagSet) *caFlags {
@@ -37,23 +40,32 @@ func addCAFlags(fs *flag.FlagSet) *caFlags {
 		key:    fs.String("key", "", "admin client key (with --ca-url)"),
 		caFile: fs.String("ca-file", "", "trust bundle holding the CA root (with --ca-url)"),
 		output: fs.String("output", "text", "output format: text or json"),
+		rpc: fs.Bool("rpc", false, "use the CA's CertificateAuthorityService over Connect (the ca-rpc endpoint of --config, or --ca-url)"+
+			" instead of its REST API"),
 	}
 }
 
 func (f *caFlags) json() bool { return *f.output == "json" }
 
-// client connects to the CA with the administrator's certificate.
-func (f *caFlags) client(env *cliEnv) (*caclient.Client, error) {
+// client connects to the CA with the administrator's certificate, over
+// the REST API (endpoint ca) or, with --rpc, CertificateAuthorityService
+// (endpoint ca-rpc).
+func (f *caFlags) client(env *cliEnv) (caAdmin, error) {
 	if *f.output != "text" && *f.output != "json" {
 		return nil, exitf(2, "--output must be text or json, not %q", *f.output)
 	}
-	url, files := *f.url, tlsconfig.Files{Cert: *f.cert, Key: *f.key, Bundle: *f.caFile}
+	url, joinURL, files := *f.url, "", tlsconfig.Files{Cert: *f.cert, Key: *f.key, Bundle: *f.caFile}
 	if url == "" {
 		cfg, err := loadPlatformConfig(platformConfigPath(*f.config))
 		if err != nil {
 			return nil, exitf(2, "%v", err)
 		}
-		if url, err = cfg.endpoint("ca"); err != nil {
+		endpoint := "ca"
+		if *f.rpc {
+			endpoint = "ca-rpc"
+		}
+		joinURL = cfg.Endpoints["ca"]
+		if url, err = cfg.endpoint(endpoint); err != nil {
 			return nil, exitf(2, "%v", err)
 		}
 		if cfg.TLS == nil {
@@ -69,6 +81,13 @@ func (f *caFlags) client(env *cliEnv) (*caclient.Client, error) {
 		return nil, exitf(2, "admin credentials: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *f.rpc {
+		c, err := newRPCCA(url, joinURL, src, tlsconfig.WithLogger(logger))
+		if err != nil {
+			return nil, exitf(2, "%v", err)
+		}
+		return c, nil
+	}
 	c, err := caclient.New(url, caclient.WithSource(src), caclient.WithLogger(logger))
 	if err != nil {
 		return nil, exitf(2, "%v", err)
@@ -81,6 +100,14 @@ func (f *caFlags) client(env *cliEnv) (*caclient.Client, error) {
 func caFailure(what string, err error) error {
 	var apiErr *caclient.APIError
 	if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 {
+		return exitf(2, "%s: %v", what, err)
+	}
+	if errors.Is(err, errRPCUnsupported) {
+		return exitf(2, "%s: %v", what, err)
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument, connect.CodePermissionDenied, connect.CodeUnauthenticated, connect.CodeNotFound,
+		connect.CodeAlreadyExists, connect.CodeFailedPrecondition:
 		return exitf(2, "%s: %v", what, err)
 	}
 	return exitf(1, "%s: %v", what, err)
@@ -122,13 +149,13 @@ func runCATokenCreate(ctx context.Context, env *cliEnv, args []string) error {
 		caapi.JoinTokenResult
 		Fingerprint string `json:"root_fingerprint"`
 		URL         string `json:"ca_url"`
-	}{tok, info.Fingerprint, c.URL()}
+	}{tok, info.Fingerprint, joinURLOf(c)}
 	if af.json() {
 		return writeJSON(env.stdout, out)
 	}
 	fmt.Fprintln(env.stdout, tok.Token)
 	fmt.Fprintf(env.stderr, "identity %s, profile %s, expires %s\nredeem with: verdict ca bootstrap --url %s --token TOKEN --fingerprint %s --service %s --out DIR\n",
-		tok.Identity, tok.Profile, tok.ExpiresAt.UTC().Format(time.RFC3339), c.URL(), info.Fingerprint, *service)
+		tok.Identity, tok.Profile, tok.ExpiresAt.UTC().Format(time.RFC3339), joinURLOf(c), info.Fingerprint, *service)
 	return nil
 }
 

@@ -126,6 +126,12 @@ func TestCACommandsEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(raw), "https://"+addr) {
 		t.Fatalf("verdict.yaml: %v\n%s", err, raw)
 	}
+	if !strings.Contains(string(raw), "ca-rpc: https://"+rpcAddr) {
+		t.Fatalf("verdict.yaml lacks the ca-rpc endpoint:\n%s", raw)
+	}
+	if code, out, errOut := runCLI(t, "", "ca", "info", "--rpc", "--config", cfg); code != 0 || !strings.Contains(out, "trust domain: verdict.local") {
+		t.Fatalf("ca info --rpc: exit %d %s %s", code, out, errOut)
+	}
 
 	code, out, errOut = runCLI(t, "", "ca", "token", "create", "--config", cfg, "--service", "web", "--ttl", "5m", "--output", "json")
 	if code != 0 {

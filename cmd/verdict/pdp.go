@@ -152,6 +152,9 @@ type pdpConfig struct {
 		Cache string `yaml:"cache"`
 		// Wait bounds the wait for the first bundle (default 30s).
 		Wait time.Duration `yaml:"wait"`
+		// TLS is the client certificate for a tls:// NATS server
+		// (default: the top-level tls: cert and key; see natsTLSConfig).
+		TLS *natsTLSConfig `yaml:"tls"`
 	} `yaml:"bundle"`
 	PIPs []pipConfig `yaml:"pips"`
 	// DecisionLog ships every decision to the audit collector over NATS
@@ -254,6 +257,10 @@ func loadPDPConfig(path string) (*pdpConfig, error) {
 	if cfg.Bundle != nil {
 		rel(&cfg.Bundle.TrustedKeys)
 		rel(&cfg.Bundle.Cache)
+		cfg.Bundle.TLS.rel(rel)
+	}
+	if cfg.DecisionLog != nil {
+		cfg.DecisionLog.TLS.rel(rel)
 	}
 	for i := range cfg.PIPs {
 		rel(&cfg.PIPs[i].File)
@@ -279,6 +286,10 @@ func (c *pdpConfig) check() error {
 		return errors.New("policies and bundle: choose one")
 	case c.Bundle != nil && (c.Bundle.NATS == "" || c.Bundle.Service == "" || c.Bundle.TrustedKeys == ""):
 		return errors.New("bundle: nats, service and trusted_keys are required")
+	case c.Bundle != nil && c.Bundle.TLS.check("bundle") != nil:
+		return c.Bundle.TLS.check("bundle")
+	case c.DecisionLog != nil && c.DecisionLog.TLS.check("decision_log") != nil:
+		return c.DecisionLog.TLS.check("decision_log")
 	case c.Bundle != nil:
 	case len(c.Policies) == 0:
 		return errors.New("policies: give policy files or directories")
@@ -308,7 +319,38 @@ func (c *pdpConfig) check() error {
 	if t := c.Token; t != nil && (t.JWKS == "" || len(t.Issuer) == 0 || len(t.Audience) == 0) {
 		return errors.New("token: jwks, issuer and audience are required")
 	}
+	if b := c.Bundle; b != nil {
+		if _, err := c.natsClientTLS("bundle", b.NATS, b.TLS); err != nil {
+			return err
+		}
+	}
+	if d := c.DecisionLog; d != nil && d.natsOptions == nil {
+		if _, err := c.natsClientTLS("decision_log", d.NATS, d.TLS, c.bundleTLS()); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// bundleTLS is bundle.tls, nil without a bundle section.
+func (c *pdpConfig) bundleTLS() *natsTLSConfig {
+	if c.Bundle == nil {
+		return nil
+	}
+	return c.Bundle.TLS
+}
+
+// decisionService is the service decisions are logged for: service:, else
+// the service whose bundles the PDP follows (the only decision subject the
+// platform's NATS lets that PDP publish on), else "default".
+func (c *pdpConfig) decisionService() string {
+	switch {
+	case c.Service != "":
+		return c.Service
+	case c.Bundle != nil && c.Bundle.Service != "":
+		return c.Bundle.Service
+	}
+	return "default"
 }
 
 // runningPDP is everything runPDPServe builds from a configuration.
@@ -319,6 +361,8 @@ type runningPDP struct {
 	policy   string
 	revision uint64
 	closers  []func() error
+	// nats holds the client identities of the NATS connections.
+	nats natsIdentities
 }
 
 // Close releases what the PDP holds (the server, a JWKS refresher).
@@ -445,17 +489,23 @@ func newPDP(ctx context.Context, cfg *pdpConfig, logger *slog.Logger) (*runningP
 		opts = append(opts, server.WithTokenValidator(v))
 	}
 	if cfg.DecisionLog != nil {
-		l, closeLog, err := openDecisionLog(ctx, *cfg.DecisionLog, cfg.dir, reg, logger)
+		dl := *cfg.DecisionLog
+		if dl.natsOptions == nil {
+			tc, err := cfg.natsClientTLS("decision_log", dl.NATS, dl.TLS, cfg.bundleTLS())
+			if err != nil {
+				return nil, exitf(2, "%v", err)
+			}
+			if dl.natsOptions, _, err = p.natsOptions(ctx, tc, logger); err != nil {
+				return nil, exitf(2, "decision_log.tls: %v", err)
+			}
+		}
+		l, closeLog, err := openDecisionLog(ctx, dl, cfg.dir, reg, logger)
 		if err != nil {
 			return nil, exitf(2, "decision_log: %v", err)
 		}
 		// Closing flushes what is queued, even when the serve context ended.
 		p.closers = append(p.closers, func() error { return closeLog(context.WithoutCancel(ctx)) })
-		service := cfg.Service
-		if service == "" {
-			service = "default"
-		}
-		opts = append(opts, server.WithDecisionLog(l, service))
+		opts = append(opts, server.WithDecisionLog(l, cfg.decisionService()))
 	}
 	if p.server, err = server.New(p.engine, opts...); err != nil {
 		return nil, err
@@ -522,7 +572,18 @@ func (p *runningPDP) followBundles(ctx context.Context, cfg *pdpConfig, logger *
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return exitf(2, "bundle.cache: %v", err)
 	}
-	nc, err := nats.Connect(b.NATS, nats.Name("verdict-pdp-serve"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true))
+	tc, err := cfg.natsClientTLS("bundle", b.NATS, b.TLS)
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	natsOpts, idSrc, err := p.natsOptions(ctx, tc, logger)
+	if err != nil {
+		return exitf(2, "bundle.tls: %v", err)
+	}
+	refusals := &natsRefusals{}
+	natsOpts = append([]nats.Option{nats.Name("verdict-pdp-serve"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ErrorHandler(refusals.handler(logger))}, natsOpts...)
+	nc, err := nats.Connect(b.NATS, natsOpts...)
 	if err != nil {
 		return exitf(2, "bundle.nats: %v", err)
 	}
@@ -537,6 +598,14 @@ func (p *runningPDP) followBundles(ctx context.Context, cfg *pdpConfig, logger *
 	src, err := bundlesource.New(wctx, nc, p.engine, bundlesource.WithService(b.Service), bundlesource.WithTrustStore(trust),
 		bundlesource.WithCacheDir(cache), bundlesource.WithLogger(logger), bundlesource.WithInstance(fmt.Sprintf("%s-%d", host, os.Getpid())))
 	if err != nil {
+		if refused := refusals.err(); refused != nil {
+			who := "this PDP's certificate"
+			if idSrc != nil && !idSrc.SVID().ID.IsZero() {
+				who = idSrc.SVID().ID.String()
+			}
+			return fmt.Errorf("bundle: no active bundle for %s: the NATS server refused %s (%w): the platform lets a service's PDP follow only that service's bundles; use a certificate issued for service %q",
+				b.Service, who, refused, b.Service)
+		}
 		return fmt.Errorf("bundle: no active bundle for %s: %w", b.Service, err)
 	}
 	p.closers = append(p.closers, func() error { src.Close(); return nil })

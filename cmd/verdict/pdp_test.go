@@ -280,6 +280,10 @@ func TestPDPServeConfigErrors(t *testing.T) {
 		{"missing tls files", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\n", nil, "a.pem"},
 		{"revocation without client_ca", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, revocation: {nats: 'nats://127.0.0.1:1'}}\npolicies: [todo.xml]\n", nil, "tls.revocation: needs tls.client_ca"},
 		{"revocation without a source", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {subject: x}}\npolicies: [todo.xml]\n", nil, "give nats, crl_url or both"},
+		{"bundle over tls:// without a client certificate", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'tls://127.0.0.1:4222', service: todo, trusted_keys: keys.json}\n", nil, "bundle.nats: a tls:// server needs a client certificate"},
+		{"bundle.tls on a plaintext url", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'nats://127.0.0.1:4222', service: todo, trusted_keys: keys.json, tls: {cert: a.pem, key: b.pem, ca: c.pem}}\n", nil, "bundle.tls: given, but bundle.nats"},
+		{"bundle.tls without ca", "listen: {http: 127.0.0.1:0}\ninsecure_plaintext: true\nbundle: {nats: 'tls://127.0.0.1:4222', service: todo, trusted_keys: keys.json, tls: {cert: a.pem, key: b.pem}}\n", nil, "bundle.tls: cert, key and ca are required"},
+		{"decision log over tls:// with server-only tls", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem}\npolicies: [todo.xml]\ndecision_log: {nats: 'tls://127.0.0.1:4222'}\n", nil, "decision_log.nats: a tls:// server needs a client certificate"},
 		{"misspelt revocation key", "listen: {http: 127.0.0.1:0}\ntls: {cert: a.pem, key: b.pem, client_ca: c.pem, revocation: {crl: x}}\npolicies: [todo.xml]\n", nil, "field crl not found"},
 	}
 	for _, tc := range tests {
@@ -362,13 +366,40 @@ limits: {max_batch: 2, max_request_bytes: 4096, request_timeout: 2s}
 	}
 }
 
-// TestPDPServeFollowsBundles runs `verdict pdp serve` in bundle mode
-// against `verdict up`: the PDP takes the authzen-todo service's signed
-// bundle from NATS and decides with it.
-func TestPDPServeFollowsBundles(t *testing.T) {
-	// `pdp serve` has no NATS client certificate option yet: the platform
-	// runs with the plaintext opt-out.
-	up := startUp(t, "--insecure-plaintext")
+// joinService gives a new PDP instance its certificate as an operator
+// would: a join token from the platform's CA (`verdict ca token create
+// --config`), redeemed with `verdict ca bootstrap` pinning the root by
+// fingerprint. The certificate also names 127.0.0.1, where the PDP
+// serves. It returns the directory holding SERVICE.pem,
+// SERVICE-key.pem and root.pem.
+func joinService(t *testing.T, p *upPlatform, service string) string {
+	t.Helper()
+	code, out, errOut := p.cli(t, "ca", "token", "create", "--service", service, "--host", "127.0.0.1", "--output", "json")
+	if code != 0 {
+		t.Fatalf("ca token create: exit %d %s %s", code, out, errOut)
+	}
+	var tok struct {
+		Token       string `json:"token"`
+		Fingerprint string `json:"root_fingerprint"`
+		URL         string `json:"ca_url"`
+	}
+	decodeJSON(t, out, &tok)
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr},
+		[]string{"ca", "bootstrap", "--url", tok.URL, "--token", tok.Token, "--fingerprint", tok.Fingerprint,
+			"--service", service, "--host", "127.0.0.1", "--out", dir}); code != 0 {
+		t.Fatalf("ca bootstrap: exit %d %s %s", code, stdout.String(), stderr.String())
+	}
+	return dir
+}
+
+// bundlePDPConfig writes a pdp serve configuration following service's
+// bundles from the platform's NATS over mutual TLS with the certificate in
+// certDir (issued for certService), logging decisions to the platform's
+// audit collector.
+func bundlePDPConfig(t *testing.T, p *upPlatform, certDir, certService, service, wait string) string {
+	t.Helper()
 	users, err := filepath.Abs("../../policies/authzen-todo/users.json")
 	if err != nil {
 		t.Fatal(err)
@@ -376,22 +407,57 @@ func TestPDPServeFollowsBundles(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "pdp.yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `listen: {http: 127.0.0.1:0}
-insecure_plaintext: true
+tls:
+  cert: %[1]s/%[2]s.pem
+  key: %[1]s/%[2]s-key.pem
+  client_ca: %[1]s/root.pem
 bundle:
-  nats: %s
-  service: authzen-todo
-  trusted_keys: %s
+  nats: %[3]s
+  service: %[4]s
+  trusted_keys: %[5]s
+  wait: %[6]s
+decision_log:
+  nats: %[3]s
+  instance: pdp-serve-mtls-test
+  spool: spool
 pips:
   - type: json-file
-    file: %s
+    file: %[7]s
     key: {category: subject, attribute: id}
-`, up.endpoints["nats"], filepath.Join(up.dir, "keys", "trusted-keys.json"), users), 0o600); err != nil {
+`, certDir, certService, p.endpoints["nats"], service, filepath.Join(p.dir, "keys", "trusted-keys.json"), wait, users), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// TestPDPServeFollowsBundles runs `verdict pdp serve` in bundle mode
+// against `verdict up` with mutual TLS everywhere: the PDP joins with a
+// certificate the platform's CA issued for its service (join token +
+// bootstrap), takes that service's signed bundle from NATS over tls://,
+// decides with it, and its decisions reach the audit collector. A PDP
+// whose certificate names another service is refused that service's
+// bundles by NATS, and says so.
+func TestPDPServeFollowsBundles(t *testing.T) {
+	t.Parallel()
+	up := startUp(t)
+	if !strings.HasPrefix(up.endpoints["nats"], "tls://") {
+		t.Fatalf("nats endpoint %q is not tls://", up.endpoints["nats"])
+	}
+	certs := joinService(t, up, "authzen-todo")
+	cfg := bundlePDPConfig(t, up, certs, "authzen-todo", "authzen-todo", "30s")
 	s := serveCommand(t, "--config", cfg)
+
+	platform, err := loadPlatformConfig(up.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := platform.httpClient()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for action, want := range map[string]string{"can_delete_todo": `"decision":true`, "can_create_todo": `"decision":true`} {
 		body := `{"subject":{"type":"user","id":"CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"},"action":{"name":"` + action + `"},"resource":{"type":"todo","id":"1","properties":{"ownerID":"x"}}}`
-		resp, err := http.Post("http://"+s.httpAddr+"/access/v1/evaluation", "application/json", strings.NewReader(body))
+		resp, err := hc.Post("https://"+s.httpAddr+"/access/v1/evaluation", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,7 +467,41 @@ pips:
 			t.Fatalf("%s: %s, want %s", action, got, want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".verdict-bundles")); err != nil {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), ".verdict-bundles")); err != nil {
 		t.Fatalf("no last-known-good cache: %v", err)
+	}
+	// The decisions reach the audit collector, published by this PDP over
+	// its own mTLS connection.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, out, errOut := up.cli(t, "audit", "query", "--service", "authzen-todo", "--action", "can_delete_todo", "--output", "json")
+		if code != 0 {
+			t.Fatalf("audit query: exit %d %s %s", code, out, errOut)
+		}
+		if strings.Contains(out, "pdp-serve-mtls-test") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the decision of pdp serve never reached the audit collector: %s\npdp serve: %s", out, s.stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if strings.Contains(s.stderr.String(), "Permissions Violation") {
+		t.Errorf("pdp serve was refused by NATS:\n%s", s.stderr.String())
+	}
+
+	// The authzen-todo PDP may not follow the medical service's bundles.
+	other := bundlePDPConfig(t, up, certs, "authzen-todo", "medical", "3s")
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
+	code := run(t.Context(), &cliEnv{stdin: strings.NewReader(""), stdout: &stdout, stderr: stderr}, []string{"pdp", "serve", "--config", other})
+	if code == 0 {
+		t.Fatalf("pdp serve followed another service's bundles: %s", stderr.String())
+	}
+	for _, want := range []string{"no active bundle for medical", "the NATS server refused spiffe://verdict.local/service/authzen-todo",
+		"Permissions Violation", `use a certificate issued for service "medical"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("the refusal does not say %q:\n%s", want, stderr.String())
+		}
 	}
 }

@@ -53,6 +53,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	pdpHTTP := fs.String("pdp-http", "127.0.0.1:0", "remote PDP HTTP listen address")
 	pdpGRPC := fs.String("pdp-grpc", "127.0.0.1:0", "remote PDP gRPC listen address")
 	caAddr := fs.String("ca", "127.0.0.1:0", "CA API (REST, OCSP, CRL) listen address")
+	caRPCAddr := fs.String("ca-rpc", "127.0.0.1:0", "CA CertificateAuthorityService (gRPC, gRPC-Web, Connect) listen address")
 	auditAddr := fs.String("audit", "127.0.0.1:0", "audit query API listen address")
 	trustDomain := fs.String("trust-domain", caDefaultTD, "SPIFFE trust domain of the platform's identities")
 	lifetime := fs.Duration("cert-lifetime", 0, "lifetime of the certificates the CA issues (default 24h; minutes are fine)")
@@ -87,7 +88,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	u := &upRun{env: env, dir: dir, log: logger, inlineLimit: *inlineLimit, endpoints: map[string]string{}, heads: map[string]int64{}, failed: make(chan error, 4)}
 	defer u.shutdown()
 	if !*plaintext {
-		if err := u.startPKI(ctx, *trustDomain, *lifetime, certHosts(append(addrs, *caAddr)...)); err != nil {
+		if err := u.startPKI(ctx, *trustDomain, *lifetime, certHosts(append(addrs, *caAddr, *caRPCAddr)...)); err != nil {
 			return err
 		}
 	}
@@ -95,7 +96,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if u.pki != nil {
-		if err := u.startCAServer(ctx, *caAddr); err != nil {
+		if err := u.startCAServer(ctx, *caAddr, *caRPCAddr); err != nil {
 			return err
 		}
 	}
@@ -115,7 +116,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("writing the platform configuration: %w", err)
 	}
-	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "audit"} {
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "ca-rpc", "audit"} {
 		if url, ok := u.endpoints[name]; ok {
 			fmt.Fprintf(env.stdout, "%s: %s\n", name, url)
 		}

@@ -15,7 +15,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/verdict-authz/verdict/pki/ca"
+	"github.com/verdict-authz/verdict/pki/caapi"
 	"github.com/verdict-authz/verdict/pki/caserver"
+	"github.com/verdict-authz/verdict/pki/caservice"
 	"github.com/verdict-authz/verdict/pki/keyfile"
 	"github.com/verdict-authz/verdict/pki/natsauth"
 	"github.com/verdict-authz/verdict/pki/renewal"
@@ -172,16 +174,26 @@ func (p *upPKI) adminHTTP(server string) *http.Client {
 		tlsconfig.WithLogger(p.log))
 }
 
-// startCAServer serves the CA's API (REST, OCSP, CRL) on addr. Join and
-// OCSP need no client certificate; everything else is authorized by the
-// caller's certificate.
-func (u *upRun) startCAServer(ctx context.Context, addr string) error {
+// startCAServer serves the CA's REST API (CFSSL-shaped, OCSP, CRL) on addr
+// and its CertificateAuthorityService (gRPC, gRPC-Web and Connect, as
+// `verdict ca serve --rpc` does) on rpcAddr, both with the CA's own
+// renewing certificate. Join, Redeem and OCSP need no client certificate;
+// everything else is authorized by the caller's certificate, which must be
+// of the trust domain and unrevoked.
+func (u *upRun) startCAServer(ctx context.Context, addr, rpcAddr string) error {
 	srv, err := caserver.New(ctx, u.pki.ca, caserver.WithAddr(addr), caserver.WithLogger(u.log), caserver.WithHosts(u.pki.hosts...))
 	if err != nil {
 		return fmt.Errorf("ca: %w", err)
 	}
 	u.onStop(func() { _ = srv.Close() })
 	u.endpoints["ca"] = srv.URL()
+	svc := caservice.New(u.pki.ca, caservice.WithLogger(u.log), caservice.WithEndpoints(srv.URL()+caapi.PathCRLDER, srv.URL()+caapi.PathOCSP))
+	rs, err := svc.Listen(ctx, rpcAddr, srv.Source())
+	if err != nil {
+		return fmt.Errorf("ca-rpc: %w", err)
+	}
+	u.onStop(func() { _ = rs.Close() })
+	u.endpoints["ca-rpc"] = "https://" + rs.Addr().String()
 	return nil
 }
 

@@ -189,6 +189,9 @@ func (s *Server) Serve(ctx context.Context, httpLn, grpcLn net.Listener) error {
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return runCtx },
+			// Whatever net/http reports goes to the server's slog logger,
+			// never to the standard library's default logger.
+			ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		}
 		ln := httpLn
 		if s.cfg.tls != nil {

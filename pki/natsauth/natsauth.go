@@ -33,6 +33,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/verdict-authz/verdict/pki/natsauth/inbox"
 	"github.com/verdict-authz/verdict/pki/spiffeid"
 )
 
@@ -94,9 +95,9 @@ func (l Layout) withDefaults() Layout {
 
 // InboxPrefix is the inbox prefix a client of service must use
 // (nats.CustomInboxPrefix): its subscriptions are limited to it, so no
-// workload can read the replies addressed to another. The "svc-" form
-// cannot collide with the random tokens of default inboxes.
-func InboxPrefix(service string) string { return "_INBOX.svc-" + service }
+// workload can read the replies addressed to another. It is inbox.Prefix,
+// which clients use without linking the NATS server.
+func InboxPrefix(service string) string { return inbox.Prefix(service) }
 
 // Permissions returns the NATS permissions of identity id under layout l.
 func Permissions(id spiffeid.ID, l Layout) *natsserver.Permissions {
