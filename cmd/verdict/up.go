@@ -116,7 +116,7 @@ func runUp(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return fmt.Errorf("writing the platform configuration: %w", err)
 	}
-	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "ca-rpc", "audit"} {
+	for _, name := range []string{"nats", "pap", "pdp-http", "pdp-grpc", "ca", "audit"} {
 		if url, ok := u.endpoints[name]; ok {
 			fmt.Fprintf(env.stdout, "%s: %s\n", name, url)
 		}
