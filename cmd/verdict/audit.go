@@ -87,29 +87,19 @@ func runAuditQuery(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
 	req := &verdictv1.QueryRequest{
 		Service: *f.service, SubjectId: *subject, ResourceType: *resType, ResourceId: *resID, ActionName: *action,
-		Decision: dec, Revision: *revision, PageSize: int32(*limit), PageToken: *token,
+		Decision: dec, Revision: *revision, PageSize: int32(*limit),
 	}
-	if *since > 0 {
-		req.StartTime = timestamppb.New(now.Add(-*since))
-	}
-	if *until > 0 {
-		req.EndTime = timestamppb.New(now.Add(-*until))
-	}
+	req.StartTime, req.EndTime = timeWindow(time.Now(), *since, *until)
 	out := &verdictv1.QueryResponse{}
-	for {
+	out.Records, out.NextPageToken, err = collectPages(*all, *token, func(token string) ([]*verdictv1.DecisionRecord, string, error) {
+		req.PageToken = token
 		resp, err := client.Query(ctx, connect.NewRequest(req))
-		if err != nil {
-			return rpcFailure(env, "audit query", err)
-		}
-		out.Records = append(out.Records, resp.Msg.GetRecords()...)
-		out.NextPageToken = resp.Msg.GetNextPageToken()
-		if !*all || out.NextPageToken == "" {
-			break
-		}
-		req.PageToken = out.NextPageToken
+		return resp.Msg.GetRecords(), resp.Msg.GetNextPageToken(), err
+	})
+	if err != nil {
+		return rpcFailure(env, "audit query", err)
 	}
 	if f.json() {
 		return writeProto(env.stdout, out)
@@ -311,26 +301,16 @@ func runAuditChanges(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	req := &verdictv1.ChangesRequest{Service: *f.service, Author: *author, PageSize: int32(*limit), PageToken: *token, IncludeDiffs: *diffs}
-	if *since > 0 {
-		req.StartTime = timestamppb.New(now.Add(-*since))
-	}
-	if *until > 0 {
-		req.EndTime = timestamppb.New(now.Add(-*until))
-	}
+	req := &verdictv1.ChangesRequest{Service: *f.service, Author: *author, PageSize: int32(*limit), IncludeDiffs: *diffs}
+	req.StartTime, req.EndTime = timeWindow(time.Now(), *since, *until)
 	out := &verdictv1.ChangesResponse{}
-	for {
+	out.Changes, out.NextPageToken, err = collectPages(*all, *token, func(token string) ([]*verdictv1.PolicyChangeEntry, string, error) {
+		req.PageToken = token
 		resp, err := client.Changes(ctx, connect.NewRequest(req))
-		if err != nil {
-			return rpcFailure(env, "audit changes", err)
-		}
-		out.Changes = append(out.Changes, resp.Msg.GetChanges()...)
-		out.NextPageToken = resp.Msg.GetNextPageToken()
-		if !*all || out.NextPageToken == "" {
-			break
-		}
-		req.PageToken = out.NextPageToken
+		return resp.Msg.GetChanges(), resp.Msg.GetNextPageToken(), err
+	})
+	if err != nil {
+		return rpcFailure(env, "audit changes", err)
 	}
 	if f.json() {
 		return writeProto(env.stdout, out)
@@ -385,4 +365,33 @@ func writeChanges(w io.Writer, changes []*verdictv1.PolicyChangeEntry) error {
 
 func changeText(c verdictv1.ChangeType) string {
 	return strings.ToLower(strings.TrimPrefix(c.String(), "CHANGE_TYPE_"))
+}
+
+// timeWindow turns --since and --until (durations back from now; zero
+// leaves that end open) into the bounds of a query.
+func timeWindow(now time.Time, since, until time.Duration) (start, end *timestamppb.Timestamp) {
+	if since > 0 {
+		start = timestamppb.New(now.Add(-since))
+	}
+	if until > 0 {
+		end = timestamppb.New(now.Add(-until))
+	}
+	return start, end
+}
+
+// collectPages fetches the page at token and, with all, every page after
+// it; it returns the items and the token of the page that follows them.
+func collectPages[T any](all bool, token string, fetch func(token string) ([]T, string, error)) ([]T, string, error) {
+	var items []T
+	for {
+		page, next, err := fetch(token)
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, page...)
+		if !all || next == "" {
+			return items, next, nil
+		}
+		token = next
+	}
 }
