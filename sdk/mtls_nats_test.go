@@ -10,12 +10,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/verdict-authz/verdict/audit/sdklog"
 	"github.com/verdict-authz/verdict/integration/mtlstest"
 	"github.com/verdict-authz/verdict/pdp"
 	"github.com/verdict-authz/verdict/pdp/bundle"
 	"github.com/verdict-authz/verdict/pdp/bundlesource"
 	"github.com/verdict-authz/verdict/pdp/decisionlog"
+	"github.com/verdict-authz/verdict/pdp/decisionlog/natspub"
 	"github.com/verdict-authz/verdict/pki/natsauth"
 	"github.com/verdict-authz/verdict/pki/tlsconfig"
 	"github.com/verdict-authz/verdict/sdk"
@@ -128,7 +128,7 @@ func TestMutualTLSJoinsPlatformNATS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dlog, err := decisionlog.New(ctx, decisionlog.NewJetStreamPublisher(js), decisionlog.WithInstance("sdk-mtls-test"), decisionlog.WithLogger(quiet))
+	dlog, err := decisionlog.New(ctx, natspub.New(js), decisionlog.WithInstance("sdk-mtls-test"), decisionlog.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestMutualTLSJoinsPlatformNATS(t *testing.T) {
 			bundlesource.WithCacheDir(t.TempDir()), bundlesource.WithLogger(quiet))
 	})
 	p, err := sdk.New(ctx, sdk.WithService("routes"), sdk.WithBundleSource(source), sdk.WithLogger(quiet),
-		sdk.WithDecisionLogger(sdklog.New(dlog)))
+		sdk.WithDecisionLogger(dlog))
 	if err != nil {
 		t.Fatalf("the SDK PDP did not get its bundle over the platform's NATS: %v", err)
 	}
