@@ -20,6 +20,7 @@ import (
 	"github.com/verdict-authz/verdict/pki/caservice"
 	"github.com/verdict-authz/verdict/pki/keyfile"
 	"github.com/verdict-authz/verdict/pki/natsauth"
+	"github.com/verdict-authz/verdict/pki/ocspresponder"
 	"github.com/verdict-authz/verdict/pki/renewal"
 	"github.com/verdict-authz/verdict/pki/revocation"
 	"github.com/verdict-authz/verdict/pki/spiffeid"
@@ -135,7 +136,19 @@ func (u *upRun) identity(ctx context.Context, service string, profile ca.Profile
 		return nil, err
 	}
 	u.onStop(func() { _ = r.Close() })
+	// Servers staple their OCSP status, refreshed at half its validity and
+	// on every renewal, so that clients need not ask the CA.
+	st := tlsconfig.NewStapler(ctx, src, caStapler{p.ca.OCSPResponder()}, tlsconfig.WithLogger(u.log.With("identity", service)))
+	u.onStop(func() { _ = st.Close() })
 	return src, nil
+}
+
+// caStapler answers the stapler from the in-process CA's OCSP responder,
+// the same signed responses the CA serves at /ocsp.
+type caStapler struct{ r *ocspresponder.Responder }
+
+func (f caStapler) FetchOCSP(ctx context.Context, leaf, _ *x509.Certificate) ([]byte, error) {
+	return f.r.Sign(ctx, leaf.SerialNumber, nil)
 }
 
 // serverTLS is the configuration of every server of the platform: client

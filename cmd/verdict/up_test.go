@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/verdict-authz/verdict/pdp/bundlesource"
 	"github.com/verdict-authz/verdict/pki/caapi"
@@ -172,6 +173,29 @@ func TestUpMutualTLS(t *testing.T) {
 	}
 	if code, out, errOut := p.cli(t, "ca", "info"); code != 0 || !strings.Contains(out, "trust domain: verdict.local") {
 		t.Fatalf("ca info: exit %d %s %s", code, out, errOut)
+	}
+
+	// Servers staple a good OCSP response from the platform's CA.
+	for _, name := range []string{"pap", "pdp-http", "audit"} {
+		tc, err := cfg.tlsConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := strings.TrimPrefix(p.endpoints[name], "https://")
+		conn, err := tls.Dial("tcp", addr, tc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cs := conn.ConnectionState()
+		_ = conn.Close()
+		if len(cs.OCSPResponse) == 0 {
+			t.Errorf("%s staples no OCSP response", name)
+			continue
+		}
+		resp, err := ocsp.ParseResponseForCert(cs.OCSPResponse, cs.PeerCertificates[0], cs.VerifiedChains[0][1])
+		if err != nil || resp.Status != ocsp.Good {
+			t.Errorf("%s staple: %v, status %v", name, err, resp)
+		}
 	}
 
 	// The platform's own components work within their NATS permissions.
