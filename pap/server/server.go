@@ -2,14 +2,12 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -98,7 +96,7 @@ func New(st store.Store, pub Publisher, opts ...Option) (*Server, error) {
 		cfg.logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.tls != nil {
-		cfg.tls = serverTLS(cfg.tls)
+		cfg.tls = tlsconfig.ForHTTPServing(cfg.tls)
 	}
 	var tracker *tlsconfig.ConnTracker
 	if cfg.revocation != nil {
@@ -286,27 +284,6 @@ func (s *Server) closeTracker() {
 	if s.tracker != nil {
 		_ = s.tracker.Close()
 	}
-}
-
-// serverTLS is the configuration the PAP serves with: TLS 1.2 at least,
-// client certificates required whenever client CAs are named, and HTTP/2
-// offered (Serve hands net/http a TLS listener, and gRPC clients of the
-// Connect handler need h2).
-func serverTLS(in *tls.Config) *tls.Config {
-	cfg := in.Clone()
-	if cfg.ClientCAs != nil && cfg.ClientAuth != tls.RequireAndVerifyClientCert {
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	if cfg.MinVersion < tls.VersionTLS12 {
-		cfg.MinVersion = tls.VersionTLS12
-	}
-	if !slices.Contains(cfg.NextProtos, "h2") {
-		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
-	}
-	if !slices.Contains(cfg.NextProtos, "http/1.1") {
-		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
-	}
-	return cfg
 }
 
 // reconcileLoop publishes revisions the subjects lack, at start, every

@@ -64,7 +64,7 @@ func New(engine *pdp.Engine, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("%w: both TLS and insecure plaintext given", ErrNoTransportSecurity)
 	}
 	if cfg.tls != nil {
-		cfg.tls = serverTLS(cfg.tls)
+		cfg.tls = tlsconfig.ForHTTPServing(cfg.tls)
 	}
 	var tracker *tlsconfig.ConnTracker
 	if cfg.revocation != nil {

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 )
 
@@ -37,26 +35,4 @@ func CheckLoopback(addr string) error {
 		return fmt.Errorf("%w: %q", ErrPlaintextNotLoopback, addr)
 	}
 	return nil
-}
-
-// serverTLS returns the TLS configuration the servers use: a clone of the
-// given one, requiring client certificates whenever client CAs are set, so
-// that configuring a CA can never silently leave clients unauthenticated.
-func serverTLS(in *tls.Config) *tls.Config {
-	cfg := in.Clone()
-	if cfg.ClientCAs != nil && cfg.ClientAuth != tls.RequireAndVerifyClientCert {
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	if cfg.MinVersion < tls.VersionTLS12 {
-		cfg.MinVersion = tls.VersionTLS12
-	}
-	// Serve hands net/http a TLS listener, so HTTP/2 (gRPC-protocol
-	// Connect clients) must be offered here rather than by ServeTLS.
-	if !slices.Contains(cfg.NextProtos, "h2") {
-		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
-	}
-	if !slices.Contains(cfg.NextProtos, "http/1.1") {
-		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
-	}
-	return cfg
 }

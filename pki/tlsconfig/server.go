@@ -2,6 +2,7 @@ package tlsconfig
 
 import (
 	"crypto/tls"
+	"slices"
 )
 
 // ServerConfig returns a server configuration backed by src. Each handshake
@@ -45,4 +46,27 @@ func ServerConfig(src *Source, opts ...Option) *tls.Config {
 		// for a certificate source (http.Server.ServeTLS without files).
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return src.load().cert, nil },
 	}
+}
+
+// ForHTTPServing returns a copy of in fit for a server that hands net/http
+// and gRPC a TLS listener: client certificates required whenever client
+// CAs are named (configuring a CA can never silently leave clients
+// unauthenticated), TLS 1.2 at least, and HTTP/2 offered besides HTTP/1.1
+// (http.Server.Serve, unlike ServeTLS, does not add h2, which gRPC and
+// gRPC-protocol Connect clients need).
+func ForHTTPServing(in *tls.Config) *tls.Config {
+	cfg := in.Clone()
+	if cfg.ClientCAs != nil && cfg.ClientAuth != tls.RequireAndVerifyClientCert {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if cfg.MinVersion < tls.VersionTLS12 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	if !slices.Contains(cfg.NextProtos, "h2") {
+		cfg.NextProtos = append([]string{"h2"}, cfg.NextProtos...)
+	}
+	if !slices.Contains(cfg.NextProtos, "http/1.1") {
+		cfg.NextProtos = append(cfg.NextProtos, "http/1.1")
+	}
+	return cfg
 }
