@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"connectrpc.com/connect"
@@ -72,13 +70,8 @@ func newPAPDiffer(c auditPAPConfig) (papDiffer, error) {
 	case "https":
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.CA != "" {
-			pem, err := os.ReadFile(c.CA)
-			if err != nil {
+			if tc.RootCAs, err = loadCertPool(c.CA); err != nil {
 				return papDiffer{}, fmt.Errorf("pap.ca: %w", err)
-			}
-			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return papDiffer{}, fmt.Errorf("pap.ca %s: no certificate", c.CA)
 			}
 		}
 		if c.Cert != "" || c.Key != "" {

@@ -371,13 +371,9 @@ func auditTLSConfig(cert, key, clientCA string) (*tls.Config, error) {
 	}
 	tc := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	if clientCA != "" {
-		data, err := os.ReadFile(clientCA)
+		pool, err := loadCertPool(clientCA)
 		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return nil, fmt.Errorf("client_ca %s: no PEM certificate found", clientCA)
+			return nil, fmt.Errorf("client_ca: %w", err)
 		}
 		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

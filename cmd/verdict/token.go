@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -117,13 +116,9 @@ func loadKeys(ctx context.Context, src, caFile string) (token.KeySource, func(),
 	}
 	var cfg *tls.Config
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := loadCertPool(caFile)
 		if err != nil {
-			return nil, nothing, exitf(2, "reading --jwks-ca: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nothing, exitf(2, "--jwks-ca %s holds no PEM certificate", caFile)
+			return nil, nothing, exitf(2, "--jwks-ca: %v", err)
 		}
 		cfg = &tls.Config{RootCAs: pool}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,13 +88,9 @@ func (c *platformConfig) tlsConfig() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.TLS.CAFile != "" {
-		pem, err := os.ReadFile(c.path(c.TLS.CAFile))
+		pool, err := loadCertPool(c.path(c.TLS.CAFile))
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no certificate", c.TLS.CAFile)
 		}
 		tc.RootCAs = pool
 	}
