@@ -115,6 +115,27 @@ func isPolicyTestName(name string) bool {
 	return false
 }
 
+// sourcesAndClient is what push and validate share: the service flag
+// checked, the policy files of paths read (usage when there are none) and
+// the admin client connected.
+func (f *adminFlags) sourcesAndClient(paths []string, usage string) ([]*verdictv1.PolicySource, verdictv1connect.PolicyAdminServiceClient, error) {
+	if len(paths) == 0 {
+		return nil, nil, exitf(2, "%s", usage)
+	}
+	if err := f.check(true); err != nil {
+		return nil, nil, err
+	}
+	srcs, err := collectSources(paths)
+	if err != nil {
+		return nil, nil, exitf(2, "%v", err)
+	}
+	c, err := f.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return srcs, c, nil
+}
+
 // collectSources reads the files of a push: files named explicitly go in
 // under their base name; directories are walked (hidden entries skipped)
 // for policy and policy test files, named relative to the directory.
@@ -185,17 +206,7 @@ func runPolicyPush(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
-		return exitf(2, "usage: verdict policy push --service NAME [--root ID] [--message MSG] [--timeout D] PATH...")
-	}
-	if err := af.check(true); err != nil {
-		return err
-	}
-	srcs, err := collectSources(paths)
-	if err != nil {
-		return exitf(2, "%v", err)
-	}
-	c, err := af.client()
+	srcs, c, err := af.sourcesAndClient(paths, "usage: verdict policy push --service NAME [--root ID] [--message MSG] [--timeout D] PATH...")
 	if err != nil {
 		return err
 	}
@@ -292,17 +303,7 @@ func runPolicyValidate(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
-		return exitf(2, "usage: verdict policy validate --service NAME [--root ID] PATH...")
-	}
-	if err := af.check(true); err != nil {
-		return err
-	}
-	srcs, err := collectSources(paths)
-	if err != nil {
-		return exitf(2, "%v", err)
-	}
-	c, err := af.client()
+	srcs, c, err := af.sourcesAndClient(paths, "usage: verdict policy validate --service NAME [--root ID] PATH...")
 	if err != nil {
 		return err
 	}
